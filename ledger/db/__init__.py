@@ -1,0 +1,1 @@
+"""Persistence: the tables, the engine for either backend, and schema migration."""

@@ -1,0 +1,102 @@
+"""One code path, two backends: URL resolution, SQLite pragmas, and Alembic upgrades."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = ROOT / "migrations"
+DEFAULT_DB = "ledger.db"
+
+
+def resolve_url(db: str | None = None) -> str:
+    """--db, then $LEDGER_DB, then ./ledger.db; a plain path means an SQLite file."""
+    value = db or os.environ.get("LEDGER_DB") or DEFAULT_DB
+    if "://" in value:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+    return f"sqlite:///{Path(value).expanduser().absolute()}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(db: str | None = None, *, read_only: bool = False, echo: bool = False) -> Engine:
+    url = resolve_url(db)
+    if url.startswith("sqlite"):
+        if read_only:
+            path = make_url(url).database
+            engine = create_engine(
+                "sqlite://", creator=lambda: _connect_sqlite_ro(str(path)), echo=echo
+            )
+        else:
+            engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; let SQLAlchemy emit it so writes are atomic.
+        event.listen(engine, "connect", _disable_pysqlite_autobegin)
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"  # writers queue on busy_timeout instead of failing on lock upgrade
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _connect_sqlite_ro(path: str) -> Any:
+    import sqlite3
+
+    if not Path(path).exists():
+        raise FileNotFoundError(path)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def _disable_pysqlite_autobegin(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Brings the schema to `revision` through Alembic: the only way the schema changes."""
+    from alembic import command
+
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+
+def schema_ready(engine: Engine) -> bool:
+    return "drawdown" in inspect(engine).get_table_names()

@@ -1,0 +1,56 @@
+"""Dates as staff type them, and the month arithmetic terms need."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+
+_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+def parse_date(value: object) -> date:
+    """2023-03-31, 2023/3/31, 2023年3月31日, 2023.3.31 or 20230331; a datetime or date passes through."""
+    if isinstance(value, date):
+        return value if type(value) is date else date(value.year, value.month, value.day)
+    text = str(value).strip()
+    if " " in text:  # spreadsheet datetimes such as '2023-03-31 00:00:00'
+        text = text.split(" ", 1)[0]
+    for pattern in _PATTERNS:
+        m = pattern.match(text)
+        if m:
+            y, mo, d = (int(g) for g in m.groups())
+            try:
+                return date(y, mo, d)
+            except ValueError as exc:
+                raise ValueError(f"日期不存在 (no such date: {text})") from exc
+    raise ValueError("日期格式应为 2023-03-31、2023/3/31 或 2023年3月31日")
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    m = _MONTH.match(text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValueError("月份格式应为 YYYY-MM (e.g. 2023-03)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def month_key(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def add_months(day: date, months: int) -> date:
+    result: date = day + relativedelta(months=months)
+    return result
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    return first, add_months(first, 1) - relativedelta(days=1)

@@ -1,0 +1,47 @@
+"""Whether a drawdown counts toward the ≥50% key-area rule, and why.
+
+Decided once, at booking, from what was true of the borrower on drawn_on, and stored with the drawdown with its
+reason, so the year's share never changes when a certificate later lapses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from ledger.domain.enterprise import SCI_TECH_STATUSES, EnterpriseFacts
+from ledger.domain.industry import high_tech_group, is_manufacturing
+
+
+@dataclass(frozen=True)
+class KeyAreaDefinition:
+    """Which statuses and industries make a key area (科技创新、先进制造); configuration, not code."""
+
+    statuses: tuple[str, ...] = tuple(SCI_TECH_STATUSES)
+    manufacturing: bool = True
+    high_tech_manufacturing: bool = True
+    industry_prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyAreaDecision:
+    key_area: bool
+    reason: str
+
+
+def classify(facts: EnterpriseFacts, on: date, definition: KeyAreaDefinition) -> KeyAreaDecision:
+    """Statuses first (they are the stronger evidence), then industry; the reason names what matched."""
+    valid = [s for s in facts.statuses_on(on) if s in definition.statuses]
+    if valid:
+        return KeyAreaDecision(True, "资质:" + "、".join(valid))
+    code = facts.industry_code
+    if definition.high_tech_manufacturing:
+        group = high_tech_group(code)
+        if group:
+            return KeyAreaDecision(True, f"高技术制造业:{group}({code})")
+    if definition.manufacturing and is_manufacturing(code):
+        return KeyAreaDecision(True, f"制造业({code})")
+    for prefix in definition.industry_prefixes:
+        if code.startswith(prefix):
+            return KeyAreaDecision(True, f"重点行业:{prefix}({code})")
+    return KeyAreaDecision(False, f"非重点领域:无有效科创资质,行业{code}")

@@ -1,0 +1,154 @@
+"""`Ledger`: the one object every face talks to (Fava's FavaLedger shape).
+
+It owns the engine, the configuration and the acting user, opens a transaction per write, and delegates to the
+service modules. The CLI, the TUI and the report batch call the same methods, so no face holds business logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from ledger.config import Config, load_config
+from ledger.db.engine import make_engine, resolve_url, schema_ready, upgrade
+from ledger.domain.errors import LedgerError
+from ledger.services import audit, balances, booking, closing, events, reference, sqlconsole
+from ledger.services.catalogue_sync import sync_catalogue
+from ledger.services.drawdown_rules import BookingRequest, PreparedDrawdown
+from ledger.tools import Tool
+
+
+class SchemaMissing(LedgerError):
+    """The database has no ledger schema yet: run `ledger init`."""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    url: str
+    tools_changed: list[str]
+
+
+class Ledger:
+    def __init__(
+        self, db: str | None = None, actor: str | None = None, config: Config | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        self.url = resolve_url(db) if engine is None else engine.url.render_as_string(hide_password=False)
+        self.engine = engine or make_engine(self.url)
+        self.config = config or load_config()
+        self.actor = audit.current_actor(actor)
+        self._ro_engine: Engine | None = None
+
+    # -- plumbing ----------------------------------------------------------------------------------------------
+    @property
+    def catalogue(self):  # type: ignore[no-untyped-def]
+        return self.config.catalogue
+
+    def tool(self, code_or_name: str) -> Tool:
+        found = self.config.catalogue.find(code_or_name)
+        if found is None:
+            raise LedgerError(f"tool={code_or_name!r}: 未知工具 (unknown tool; `ledger tools` lists them)")
+        return found
+
+    @property
+    def read_only_engine(self) -> Engine:
+        """For the SQL console: SQLite opened with mode=ro; PostgreSQL as is, with READ ONLY transactions."""
+        if self._ro_engine is None:
+            self._ro_engine = make_engine(self.url, read_only=True) if self.url.startswith("sqlite") else self.engine
+        return self._ro_engine
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def require_schema(self) -> None:
+        if not schema_ready(self.engine):
+            raise SchemaMissing(f"数据库未初始化,请先运行 ledger init ({self.url})")
+
+    def init(self) -> InitResult:
+        upgrade(self.engine)
+        with self.transaction() as conn:
+            changed = sync_catalogue(conn, self.config.catalogue, self.actor)
+        return InitResult(self.url, changed)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self._ro_engine is not None and self._ro_engine is not self.engine:
+            self._ro_engine.dispose()
+
+    # -- reference data ----------------------------------------------------------------------------------------
+    def add_institution(self, code: str, name: str, type_: str = "") -> int:
+        with self.transaction() as conn:
+            return reference.add_institution(conn, self.actor, code, name, type_)
+
+    def add_enterprise(self, uscc: str, name: str, industry_code: str, size: str) -> int:
+        with self.transaction() as conn:
+            return reference.add_enterprise(conn, self.actor, reference.EnterpriseInput(uscc, name, industry_code, size))
+
+    def update_enterprise(self, uscc: str, name: str, industry_code: str, size: str) -> None:
+        with self.transaction() as conn:
+            reference.update_enterprise(conn, self.actor, reference.EnterpriseInput(uscc, name, industry_code, size))
+
+    def add_status(
+        self, uscc: str, status: str, valid_from: date, valid_to: date | None = None, source: str = ""
+    ) -> int:
+        with self.transaction() as conn:
+            return reference.add_status(conn, self.actor, uscc, status, valid_from, valid_to, source)
+
+    # -- drawdowns ---------------------------------------------------------------------------------------------
+    def preview(self, request: BookingRequest) -> PreparedDrawdown:
+        """Runs every booking rule without writing: the TUI form validates and previews with this."""
+        with self.connect() as conn:
+            return booking.prepare(conn, self.config, request)
+
+    def book(self, request: BookingRequest) -> booking.Booked:
+        with self.transaction() as conn:
+            return booking.book(conn, self.config, self.actor, request)
+
+    def reverse(self, drawdown_id: int, reason: str, on: date | None = None) -> int:
+        with self.transaction() as conn:
+            return events.reverse(conn, self.actor, drawdown_id, reason, on)
+
+    def repay(self, drawdown_id: int, on: Any, amount: Any = None, reason: str = "") -> int:
+        with self.transaction() as conn:
+            return events.repay(conn, self.actor, drawdown_id, on, amount, reason)
+
+    def rollover(self, drawdown_id: int, to: Any, reason: str = "") -> int:
+        with self.transaction() as conn:
+            return events.rollover(conn, self.config, self.actor, drawdown_id, to, reason)
+
+    def state(self, drawdown_id: int) -> events.DrawdownState:
+        with self.connect() as conn:
+            return events.drawdown_state(conn, drawdown_id)
+
+    def close_month(self, month: str) -> None:
+        with self.transaction() as conn:
+            closing.close_month(conn, self.actor, month)
+
+    def closed_months(self) -> set[str]:
+        with self.connect() as conn:
+            return closing.closed_months(conn)
+
+    def outstanding(self, as_of: date, tool: str | None = None) -> list[balances.Outstanding]:
+        code = self.tool(tool).code if tool else None
+        with self.connect() as conn:
+            return balances.outstanding(conn, as_of, code)
+
+    # -- audit -------------------------------------------------------------------------------------------------
+    def verify_audit(self) -> audit.VerifyResult:
+        with self.connect() as conn:
+            return audit.verify(conn)
+
+    def sql(self, query: str, limit: int | None = 500) -> sqlconsole.QueryResult:
+        return sqlconsole.run_query(self.read_only_engine, query, limit)

@@ -1,0 +1,1 @@
+"""Services: plain functions over a SQLAlchemy connection. The faces call these through ledger.facade."""

@@ -1,0 +1,109 @@
+"""Booking drawdowns: the database half of the rules (existence, double booking, closed months) and the write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, insert, select
+
+from ledger.config import Config
+from ledger.db.models import Drawdown, DrawdownEvent
+from ledger.domain.errors import FieldProblem, NotFound, ValidationError
+from ledger.services.audit import begin_audit
+from ledger.services.closing import ensure_open
+from ledger.services.drawdown_rules import BookingRequest, PreparedDrawdown, prepare_drawdown
+from ledger.services.reference import enterprise_facts, find_enterprise, get_institution
+
+
+@dataclass(frozen=True)
+class Booked:
+    id: int
+    warnings: tuple[str, ...]
+    values: dict[str, Any]
+
+
+def ranges_overlap(a: str, b: str) -> bool:
+    """'0' is the whole bill and overlaps anything; otherwise closed integer intervals."""
+    if a == "0" or b == "0":
+        return True
+    a1, a2 = (int(x) for x in a.split("-"))
+    b1, b2 = (int(x) for x in b.split("-"))
+    return a1 <= b2 and b1 <= a2
+
+
+def not_reversed():  # type: ignore[no-untyped-def]
+    return ~exists().where(and_(DrawdownEvent.drawdown_id == Drawdown.id, DrawdownEvent.kind == "reversal"))
+
+
+def bill_conflict(conn: Connection, bill_no: str, bill_range: str) -> int | None:
+    """The id of a live drawdown holding any part of this (sub-)bill, or None."""
+    rows = conn.execute(
+        select(Drawdown.id, Drawdown.bill_range).where(Drawdown.bill_no == bill_no, not_reversed())
+    ).all()
+    for other_id, other_range in rows:
+        if ranges_overlap(bill_range, other_range or "0"):
+            return int(other_id)
+    return None
+
+
+def ref_conflict(conn: Connection, institution_id: int, ext_ref: str) -> int | None:
+    if not ext_ref:
+        return None
+    row = conn.execute(
+        select(Drawdown.id).where(Drawdown.institution_id == institution_id, Drawdown.ext_ref == ext_ref, not_reversed())
+    ).first()
+    return int(row[0]) if row else None
+
+
+def prepare(conn: Connection, config: Config, request: BookingRequest) -> PreparedDrawdown:
+    """Every rule, pure and database, with all problems collected; nothing is written."""
+    problems: list[FieldProblem] = []
+    institution_id = enterprise_id = None
+    try:
+        institution_id = get_institution(conn, request.institution_code or "").id
+    except NotFound as exc:
+        problems.append(FieldProblem("institution_code", request.institution_code or "", str(exc).split(": ", 1)[-1]))
+    facts = None
+    enterprise = find_enterprise(conn, request.enterprise_uscc or "")
+    if enterprise is None:
+        problems.append(FieldProblem("enterprise_uscc", request.enterprise_uscc or "", "未登记的企业 (unknown enterprise)"))
+    else:
+        enterprise_id = enterprise.id
+        facts = enterprise_facts(conn, enterprise)
+    try:
+        prepared = prepare_drawdown(request, config.catalogue, facts, config.key_areas)
+    except ValidationError as exc:
+        raise ValidationError(problems + exc.problems) from None
+    if problems:
+        raise ValidationError(problems)
+    values = prepared.values
+    values["institution_id"], values["enterprise_id"] = institution_id, enterprise_id
+    if values["bill_no"]:
+        other = bill_conflict(conn, values["bill_no"], values["bill_range"])
+        if other is not None:
+            problems.append(FieldProblem(
+                "bill_no", f"{values['bill_no']} {values['bill_range']}", f"票据已登记于第{other}笔 (bill already booked)"
+            ))
+    assert institution_id is not None
+    other_ref = ref_conflict(conn, institution_id, values["ext_ref"])
+    if other_ref is not None:
+        problems.append(FieldProblem("ext_ref", values["ext_ref"], f"业务编号已登记于第{other_ref}笔 (reference already booked)"))
+    if problems:
+        raise ValidationError(problems)
+    ensure_open(conn, values["drawn_on"], "drawn_on")
+    return prepared
+
+
+def insert_prepared(conn: Connection, actor: str, prepared: PreparedDrawdown, action: str = "book") -> Booked:
+    values = prepared.values
+    audit = begin_audit(conn, actor, action, "drawdown", "", {"drawdown": values, "warnings": list(prepared.warnings)})
+    audit.digest.add("drawdown", values)
+    new_id = int(conn.execute(insert(Drawdown).values(**values, audit_id=audit.id)).inserted_primary_key[0])  # type: ignore[index]
+    audit.entity_id = str(new_id)
+    audit.commit(conn)
+    return Booked(new_id, prepared.warnings, values)
+
+
+def book(conn: Connection, config: Config, actor: str, request: BookingRequest) -> Booked:
+    return insert_prepared(conn, actor, prepare(conn, config, request))

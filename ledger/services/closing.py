@@ -1,0 +1,36 @@
+"""Month-end close (月结): a closed month is frozen for bookings, reversals and repayments dated in it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Connection, insert, select
+
+from ledger.db.models import MonthClose
+from ledger.domain.dates import month_key, parse_month
+from ledger.domain.errors import RuleViolation, ValidationError
+from ledger.services.audit import begin_audit
+
+
+def closed_months(conn: Connection) -> set[str]:
+    return {r[0] for r in conn.execute(select(MonthClose.month))}
+
+
+def ensure_open(conn: Connection, day: date, what: str, closed: set[str] | None = None) -> None:
+    months = closed if closed is not None else closed_months(conn)
+    if month_key(day) in months:
+        raise RuleViolation(f"{what}={day.isoformat()}: {month_key(day)} 已月结,不得登记 (month is closed)")
+
+
+def close_month(conn: Connection, actor: str, month: str) -> None:
+    try:
+        year, mon = parse_month(month)
+    except ValueError as exc:
+        raise ValidationError.single("month", month, str(exc)) from exc
+    key = f"{year:04d}-{mon:02d}"
+    if key in closed_months(conn):
+        raise RuleViolation(f"month={key}: 已月结 (already closed)")
+    audit = begin_audit(conn, actor, "close", "month", key, {"month": key})
+    audit.digest.add("month_close", {"month": key})
+    conn.execute(insert(MonthClose).values(month=key, audit_id=audit.id))
+    audit.commit(conn)
