@@ -1,0 +1,1 @@
+"""The command line: `ledger [--db DB] [--user NAME] COMMAND`. One module per command group registers itself."""
