@@ -152,3 +152,12 @@ class Ledger:
 
     def sql(self, query: str, limit: int | None = 500) -> sqlconsole.QueryResult:
         return sqlconsole.run_query(self.read_only_engine, query, limit)
+
+    # -- demo data ---------------------------------------------------------------------------------------------
+    def load_demo(self, drawdowns: int = 5000, year: int | None = None, years: int = 1, seed: int = 2023,
+                  today: date | None = None) -> Any:
+        from ledger.services.demo import load_demo
+
+        with self.transaction() as conn:
+            return load_demo(conn, self.config, self.actor, drawdowns=drawdowns, year=year, years=years, seed=seed,
+                             today=today)

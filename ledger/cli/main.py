@@ -57,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.message:
             print(exc.message, file=sys.stderr)
         return exc.code
+    except BrokenPipeError:  # `ledger sql … | head`: the reader left; not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("已中断 (interrupted)", file=sys.stderr)
         return 130

@@ -1,4 +1,4 @@
-"""Writing many prepared drawdowns under one audit record, streamed in chunks (import, demo).
+"""Writing many ledger rows under one audit record, streamed in chunks (import, demo).
 
 The audit record's id is reserved first and the record itself appended last, carrying the digest of every row
 written under it; the foreign key is deferred so this works inside one transaction on both backends.
@@ -10,20 +10,24 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, insert
+from sqlmodel import SQLModel
 
-from ledger.db.models import Drawdown, EnterpriseStatus
+from ledger.db.models import Drawdown, DrawdownEvent, EnterpriseStatus
 from ledger.services.audit import PendingAudit
 
 CHUNK = 5000
 
 
-def insert_drawdowns(conn: Connection, audit: PendingAudit, rows: Iterable[Mapping[str, Any]], chunk: int = CHUNK) -> int:
-    """Inserts rows (drawdown column values without id and audit_id) in chunks; returns how many."""
-    statement = insert(Drawdown)
+def insert_rows(
+    conn: Connection, audit: PendingAudit, model: type[SQLModel], rows: Iterable[Mapping[str, Any]], chunk: int = CHUNK
+) -> int:
+    """Inserts rows (column values without id and audit_id) of one ledger table in chunks; returns how many."""
+    table = str(model.__tablename__)
+    statement = insert(model)
     batch: list[dict[str, Any]] = []
     count = 0
     for row in rows:
-        audit.digest.add("drawdown", row)
+        audit.digest.add(table, row)
         batch.append({**row, "audit_id": audit.id})
         if len(batch) >= chunk:
             conn.execute(statement, batch)
@@ -35,11 +39,13 @@ def insert_drawdowns(conn: Connection, audit: PendingAudit, rows: Iterable[Mappi
     return count
 
 
+def insert_drawdowns(conn: Connection, audit: PendingAudit, rows: Iterable[Mapping[str, Any]], chunk: int = CHUNK) -> int:
+    return insert_rows(conn, audit, Drawdown, rows, chunk)
+
+
+def insert_events(conn: Connection, audit: PendingAudit, rows: Iterable[Mapping[str, Any]], chunk: int = CHUNK) -> int:
+    return insert_rows(conn, audit, DrawdownEvent, rows, chunk)
+
+
 def insert_statuses(conn: Connection, audit: PendingAudit, rows: Iterable[Mapping[str, Any]]) -> int:
-    batch = []
-    for row in rows:
-        audit.digest.add("enterprise_status", row)
-        batch.append({**row, "audit_id": audit.id})
-    if batch:
-        conn.execute(insert(EnterpriseStatus), batch)
-    return len(batch)
+    return insert_rows(conn, audit, EnterpriseStatus, rows)
