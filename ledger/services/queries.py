@@ -71,8 +71,14 @@ class DrawdownFilter:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.tool_code or self.institution_code or self.month or self.key_area is not None
-                    or self.status or self.text.strip())
+        return not (
+            self.tool_code
+            or self.institution_code
+            or self.month
+            or self.key_area is not None
+            or self.status
+            or self.text.strip()
+        )
 
 
 @dataclass(frozen=True)
@@ -190,9 +196,12 @@ def _conditions(flt: DrawdownFilter, today: date) -> list[ColumnElement[bool]]:
 
 
 def _order(flt: DrawdownFilter) -> list[Any]:
-    column = {"id": D.c.id, "drawn_on": D.c.drawn_on, "maturity_on": D.c.maturity_on, "amount": D.c.amount_fen}[
-        flt.sort if flt.sort in SORTS else "id"
-    ]
+    column = {
+        "id": D.c.id,
+        "drawn_on": D.c.drawn_on,
+        "maturity_on": D.c.maturity_on,
+        "amount": D.c.amount_fen,
+    }[flt.sort if flt.sort in SORTS else "id"]
     if column is D.c.id:
         return [D.c.id.desc() if flt.descending else D.c.id.asc()]
     if flt.descending:
@@ -215,21 +224,46 @@ def drawdown_page(
     )
     query = (
         select(
-            D.c.id, D.c.tool_code, INST.c.name, ENT.c.name, ENT.c.uscc, D.c.drawn_on, _current_maturity(),
-            D.c.amount_fen, D.c.key_area, _status_expr(today), D.c.bill_no,
+            D.c.id,
+            D.c.tool_code,
+            INST.c.name,
+            ENT.c.name,
+            ENT.c.uscc,
+            D.c.drawn_on,
+            _current_maturity(),
+            D.c.amount_fen,
+            D.c.key_area,
+            _status_expr(today),
+            D.c.bill_no,
         )
-        .select_from(ids.join(D, D.c.id == ids.c.id).join(INST, INST.c.id == D.c.institution_id)
-                     .join(ENT, ENT.c.id == D.c.enterprise_id))
+        .select_from(
+            ids.join(D, D.c.id == ids.c.id)
+            .join(INST, INST.c.id == D.c.institution_id)
+            .join(ENT, ENT.c.id == D.c.enterprise_id)
+        )
         .order_by(*_order(flt))
     )
     return [
-        DrawdownRow(int(r[0]), r[1], r[2], r[3], r[4], _as_date(r[5]), _as_date(r[6]), int(r[7]), bool(r[8]), r[9],
-                    r[10])
+        DrawdownRow(
+            int(r[0]),
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            _as_date(r[5]),
+            _as_date(r[6]),
+            int(r[7]),
+            bool(r[8]),
+            r[9],
+            r[10],
+        )
         for r in conn.execute(query)
     ]
 
 
-def count_drawdowns(conn: Connection, flt: DrawdownFilter, today: date, cap: int | None = COUNT_CAP) -> tuple[int, bool]:
+def count_drawdowns(
+    conn: Connection, flt: DrawdownFilter, today: date, cap: int | None = COUNT_CAP
+) -> tuple[int, bool]:
     """(count, exact). Without filters the count is exact (COUNT(*) over the primary key is fast on both
     backends); with filters it stops at `cap` + 1 rows, so a broad free-text filter never scans a million rows
     just to print a number: the screen then shows "≥10,000"."""
@@ -241,9 +275,13 @@ def count_drawdowns(conn: Connection, flt: DrawdownFilter, today: date, cap: int
     return (cap, False) if n > cap else (n, True)
 
 
-def position_of(conn: Connection, flt: DrawdownFilter, today: date, drawdown_id: int, within: int = 5000) -> int | None:
+def position_of(
+    conn: Connection, flt: DrawdownFilter, today: date, drawdown_id: int, within: int = 5000
+) -> int | None:
     """Where a drawdown sits in the current order (to keep the cursor on it after a refresh), if near the top."""
-    rows = conn.execute(select(D.c.id).where(*_conditions(flt, today)).order_by(*_order(flt)).limit(within)).all()
+    rows = conn.execute(
+        select(D.c.id).where(*_conditions(flt, today)).order_by(*_order(flt)).limit(within)
+    ).all()
     for index, row in enumerate(rows):
         if int(row[0]) == drawdown_id:
             return index
@@ -253,14 +291,28 @@ def position_of(conn: Connection, flt: DrawdownFilter, today: date, drawdown_id:
 def drawdown_detail(conn: Connection, drawdown_id: int, today: date) -> dict[str, Any] | None:
     """Every column of one drawdown with names, status and its events, for the detail pane."""
     row = conn.execute(
-        select(D, INST.c.code.label("institution_code"), INST.c.name.label("institution_name"),
-               ENT.c.name.label("enterprise_name"), ENT.c.uscc, ENT.c.industry_code, ENT.c.size,
-               TOOL.c.name.label("tool_name"), TOOL.c.kind.label("tool_kind"),
-               _current_maturity().label("current_maturity_on"), _repaid_fen().label("repaid_fen"),
-               _status_expr(today).label("status"), AUDIT.c.actor.label("booked_by"),
-               AUDIT.c.recorded_at.label("booked_at"))
-        .select_from(D.join(INST, INST.c.id == D.c.institution_id).join(ENT, ENT.c.id == D.c.enterprise_id)
-                     .join(TOOL, TOOL.c.code == D.c.tool_code).join(AUDIT, AUDIT.c.id == D.c.audit_id))
+        select(
+            D,
+            INST.c.code.label("institution_code"),
+            INST.c.name.label("institution_name"),
+            ENT.c.name.label("enterprise_name"),
+            ENT.c.uscc,
+            ENT.c.industry_code,
+            ENT.c.size,
+            TOOL.c.name.label("tool_name"),
+            TOOL.c.kind.label("tool_kind"),
+            _current_maturity().label("current_maturity_on"),
+            _repaid_fen().label("repaid_fen"),
+            _status_expr(today).label("status"),
+            AUDIT.c.actor.label("booked_by"),
+            AUDIT.c.recorded_at.label("booked_at"),
+        )
+        .select_from(
+            D.join(INST, INST.c.id == D.c.institution_id)
+            .join(ENT, ENT.c.id == D.c.enterprise_id)
+            .join(TOOL, TOOL.c.code == D.c.tool_code)
+            .join(AUDIT, AUDIT.c.id == D.c.audit_id)
+        )
         .where(D.c.id == drawdown_id)
     ).first()
     if row is None:
@@ -270,11 +322,17 @@ def drawdown_detail(conn: Connection, drawdown_id: int, today: date) -> dict[str
         detail[key] = _as_date(detail[key])
     detail["repaid_fen"] = int(detail["repaid_fen"] or 0)
     detail["events"] = [
-        {"kind": r[0], "event_on": _as_date(r[1]), "amount_fen": r[2],
-         "new_maturity_on": _as_date(r[3]) if r[3] else None, "reason": r[4]}
+        {
+            "kind": r[0],
+            "event_on": _as_date(r[1]),
+            "amount_fen": r[2],
+            "new_maturity_on": _as_date(r[3]) if r[3] else None,
+            "reason": r[4],
+        }
         for r in conn.execute(
             select(EV.c.kind, EV.c.event_on, EV.c.amount_fen, EV.c.new_maturity_on, EV.c.reason)
-            .where(EV.c.drawdown_id == drawdown_id).order_by(EV.c.id)
+            .where(EV.c.drawdown_id == drawdown_id)
+            .order_by(EV.c.id)
         )
     ]
     return detail
@@ -307,24 +365,36 @@ def search_enterprises(conn: Connection, text: str, limit: int = 20) -> list[Ent
 def enterprise_statuses(conn: Connection, enterprise_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(STATUS.c.status, STATUS.c.valid_from, STATUS.c.valid_to, STATUS.c.source)
-        .where(STATUS.c.enterprise_id == enterprise_id).order_by(STATUS.c.valid_from, STATUS.c.id)
+        .where(STATUS.c.enterprise_id == enterprise_id)
+        .order_by(STATUS.c.valid_from, STATUS.c.id)
     ).all()
-    return [{"status": r[0], "valid_from": _as_date(r[1]), "valid_to": _as_date(r[2]) if r[2] else None,
-             "source": r[3]} for r in rows]
+    return [
+        {
+            "status": r[0],
+            "valid_from": _as_date(r[1]),
+            "valid_to": _as_date(r[2]) if r[2] else None,
+            "source": r[3],
+        }
+        for r in rows
+    ]
 
 
 def enterprise_totals(conn: Connection, enterprise_id: int) -> tuple[int, int]:
     """(drawdowns, central-bank fen) booked for one borrower, reversals excluded; ix_drawdown_enterprise."""
     row = conn.execute(
-        select(func.count(), func.coalesce(func.sum(D.c.amount_fen), 0))
-        .where(D.c.enterprise_id == enterprise_id, ~_reversed())
+        select(func.count(), func.coalesce(func.sum(D.c.amount_fen), 0)).where(
+            D.c.enterprise_id == enterprise_id, ~_reversed()
+        )
     ).one()
     return int(row[0]), int(row[1])
 
 
 def institutions(conn: Connection) -> list[tuple[str, str, str]]:
     """(code, name, type) of every bank; a branch has tens of them, not thousands."""
-    return [(r[0], r[1], r[2]) for r in conn.execute(select(INST.c.code, INST.c.name, INST.c.type).order_by(INST.c.code))]
+    return [
+        (r[0], r[1], r[2])
+        for r in conn.execute(select(INST.c.code, INST.c.name, INST.c.type).order_by(INST.c.code))
+    ]
 
 
 # -- dashboard -------------------------------------------------------------------------------------------------
@@ -352,7 +422,9 @@ def tool_figures(conn: Connection, today: date) -> dict[str, ToolFigures]:
     return {r[0]: ToolFigures(r[0], int(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)}
 
 
-def maturing_soon(conn: Connection, today: date, days: int = 30, limit: int = 100) -> tuple[list[DrawdownRow], int]:
+def maturing_soon(
+    conn: Connection, today: date, days: int = 30, limit: int = 100
+) -> tuple[list[DrawdownRow], int]:
     """Live drawdowns whose current maturity falls in (today, today + days]: booked maturities through
     ix_drawdown_maturity plus rolled-over ones through the (small) event table. Returns (first rows, total)."""
     end = today + timedelta(days=days)
@@ -363,20 +435,49 @@ def maturing_soon(conn: Connection, today: date, days: int = 30, limit: int = 10
     current = _current_maturity()
     conds = [
         or_(booked_in_window, D.c.id.in_(rolled_ids)),
-        current > today, current <= end, ~_reversed(), _repaid_fen() < D.c.amount_fen, D.c.drawn_on <= today,
+        current > today,
+        current <= end,
+        ~_reversed(),
+        _repaid_fen() < D.c.amount_fen,
+        D.c.drawn_on <= today,
     ]
     total = int(conn.execute(select(func.count()).select_from(D).where(*conds)).scalar_one())
     ids = select(D.c.id).where(*conds).order_by(current, D.c.id).limit(limit).subquery("soon")
     query = (
-        select(D.c.id, D.c.tool_code, INST.c.name, ENT.c.name, ENT.c.uscc, D.c.drawn_on, current, D.c.amount_fen,
-               D.c.key_area, literal("outstanding"), D.c.bill_no)
-        .select_from(ids.join(D, D.c.id == ids.c.id).join(INST, INST.c.id == D.c.institution_id)
-                     .join(ENT, ENT.c.id == D.c.enterprise_id))
+        select(
+            D.c.id,
+            D.c.tool_code,
+            INST.c.name,
+            ENT.c.name,
+            ENT.c.uscc,
+            D.c.drawn_on,
+            current,
+            D.c.amount_fen,
+            D.c.key_area,
+            literal("outstanding"),
+            D.c.bill_no,
+        )
+        .select_from(
+            ids.join(D, D.c.id == ids.c.id)
+            .join(INST, INST.c.id == D.c.institution_id)
+            .join(ENT, ENT.c.id == D.c.enterprise_id)
+        )
         .order_by(current, D.c.id)
     )
     rows = [
-        DrawdownRow(int(r[0]), r[1], r[2], r[3], r[4], _as_date(r[5]), _as_date(r[6]), int(r[7]), bool(r[8]), r[9],
-                    r[10])
+        DrawdownRow(
+            int(r[0]),
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            _as_date(r[5]),
+            _as_date(r[6]),
+            int(r[7]),
+            bool(r[8]),
+            r[9],
+            r[10],
+        )
         for r in conn.execute(query)
     ]
     return rows, total
@@ -387,17 +488,36 @@ def audit_page(conn: Connection, offset: int = 0, limit: int = 200) -> tuple[lis
     """Newest first, one page, with the total number of records."""
     total = int(conn.execute(select(func.count()).select_from(AUDIT)).scalar_one())
     rows = conn.execute(
-        select(AUDIT.c.id, AUDIT.c.recorded_at, AUDIT.c.actor, AUDIT.c.action, AUDIT.c.entity, AUDIT.c.entity_id,
-               AUDIT.c.row_count, AUDIT.c.hash, AUDIT.c.payload)
-        .order_by(AUDIT.c.id.desc()).limit(limit).offset(offset)
+        select(
+            AUDIT.c.id,
+            AUDIT.c.recorded_at,
+            AUDIT.c.actor,
+            AUDIT.c.action,
+            AUDIT.c.entity,
+            AUDIT.c.entity_id,
+            AUDIT.c.row_count,
+            AUDIT.c.hash,
+            AUDIT.c.payload,
+        )
+        .order_by(AUDIT.c.id.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()
     return [dict(r._mapping) for r in rows], total
 
 
 def report_records(conn: Connection, limit: int = 200) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(REPORT.c.id, REPORT.c.period, REPORT.c.tool_code, REPORT.c.file_name, REPORT.c.sha256,
-               REPORT.c.generated_at).order_by(REPORT.c.id.desc()).limit(limit)
+        select(
+            REPORT.c.id,
+            REPORT.c.period,
+            REPORT.c.tool_code,
+            REPORT.c.file_name,
+            REPORT.c.sha256,
+            REPORT.c.generated_at,
+        )
+        .order_by(REPORT.c.id.desc())
+        .limit(limit)
     ).all()
     return [dict(r._mapping) for r in rows]
 
