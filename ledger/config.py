@@ -38,7 +38,7 @@ class Config:
 
 def _decimal(value: Any, key: str) -> Decimal:
     if isinstance(value, float):
-        raise ConfigError(f"{key}: write amounts and rates as strings (\"0.50\"), not floats")
+        raise ConfigError(f'{key}: write amounts and rates as strings ("0.50"), not floats')
     try:
         return Decimal(str(value))
     except Exception as exc:
@@ -48,7 +48,9 @@ def _decimal(value: Any, key: str) -> Decimal:
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in extra.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        out[key] = (
+            _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        )
     return out
 
 
@@ -72,7 +74,9 @@ def config_from_dict(data: dict[str, Any], source: str = "dict") -> Config:
         if "rate_table" in settings:
             name = settings["rate_table"]
             if name not in RATE_TABLES:
-                raise ConfigError(f"tools.{tool.code}.rate_table: unknown table {name!r} ({', '.join(RATE_TABLES)})")
+                raise ConfigError(
+                    f"tools.{tool.code}.rate_table: unknown table {name!r} ({', '.join(RATE_TABLES)})"
+                )
             changes["rate_table"] = RATE_TABLES[name]
         for key in ("annual_quota_yuan", "balance_cap_yuan", "lend_rate_cap"):
             if key in settings:
@@ -83,7 +87,9 @@ def config_from_dict(data: dict[str, Any], source: str = "dict") -> Config:
     return Config(
         threshold=_decimal(share.get("threshold", "0.50"), "share.threshold"),
         key_areas=key_areas,
-        inclusive_max_yuan=_decimal(data.get("inclusive", {}).get("max_per_borrower_yuan", "10000000"), "inclusive"),
+        inclusive_max_yuan=_decimal(
+            data.get("inclusive", {}).get("max_per_borrower_yuan", "10000000"), "inclusive"
+        ),
         catalogue=Catalogue(tuple(tools)),
         approval_limit_yuan=None if limit is None else _decimal(limit, "maker_checker.default_limit_yuan"),
         approval_limits_by_tool={
@@ -100,7 +106,9 @@ def default_data() -> dict[str, Any]:
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Defaults, overlaid by the first of: the given path, $LEDGER_CONFIG, ./ledger.toml."""
-    chosen = path or os.environ.get("LEDGER_CONFIG") or ("ledger.toml" if Path("ledger.toml").exists() else None)
+    chosen = (
+        path or os.environ.get("LEDGER_CONFIG") or ("ledger.toml" if Path("ledger.toml").exists() else None)
+    )
     data = default_data()
     if chosen:
         try:

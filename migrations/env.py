@@ -31,7 +31,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    url = os.environ.get("LEDGER_DB") and resolve_url() or config.get_main_option("sqlalchemy.url")
+    url = (os.environ.get("LEDGER_DB") and resolve_url()) or config.get_main_option("sqlalchemy.url")
     section = config.get_section(config.config_ini_section, {})
     section["sqlalchemy.url"] = url or ""
     connectable = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
@@ -42,8 +42,12 @@ def run_migrations_online() -> None:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -28,7 +28,11 @@ def setup_bank(ledger: Ledger, code: str = BANK, name: str = "北京银行") -> 
 
 
 def add_borrower(
-    ledger: Ledger, n: int, industry: str = "I6510", size: str = "small", statuses: tuple[tuple[str, date, date | None], ...] = (),
+    ledger: Ledger,
+    n: int,
+    industry: str = "I6510",
+    size: str = "small",
+    statuses: tuple[tuple[str, date, date | None], ...] = (),
     name: str | None = None,
 ) -> str:
     code = uscc(n)
@@ -41,8 +45,13 @@ def add_borrower(
 def relending(enterprise: str, **overrides: Any) -> BookingRequest:
     """京民融 (relending, no funding share): amount only, 1 year, 3.50 % loan rate."""
     fields: dict[str, Any] = dict(
-        tool="京民融", institution_code=BANK, enterprise_uscc=enterprise, drawn_on="2023-03-01",
-        maturity_on="2024-03-01", amount="1000000.00", lend_rate="3.50",
+        tool="京民融",
+        institution_code=BANK,
+        enterprise_uscc=enterprise,
+        drawn_on="2023-03-01",
+        maturity_on="2024-03-01",
+        amount="1000000.00",
+        lend_rate="3.50",
     )
     fields.update(overrides)
     return BookingRequest(**fields)
@@ -51,8 +60,14 @@ def relending(enterprise: str, **overrides: Any) -> BookingRequest:
 def rediscount(enterprise: str, bill_no: str, **overrides: Any) -> BookingRequest:
     """再贴现 of a whole bill issued 2023-01-10, maturing within six months."""
     fields: dict[str, Any] = dict(
-        tool="再贴现", institution_code=BANK, enterprise_uscc=enterprise, drawn_on="2023-03-01",
-        maturity_on="2023-07-01", amount="500000.00", lend_rate="2.10", bill_no=bill_no,
+        tool="再贴现",
+        institution_code=BANK,
+        enterprise_uscc=enterprise,
+        drawn_on="2023-03-01",
+        maturity_on="2023-07-01",
+        amount="500000.00",
+        lend_rate="2.10",
+        bill_no=bill_no,
     )
     fields.update(overrides)
     return BookingRequest(**fields)

@@ -24,7 +24,9 @@ def _date_arg(text: str) -> date:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("init", help="创建或升级数据库并载入工具目录 (create/upgrade the database, load the catalogue)")
+    p = sub.add_parser(
+        "init", help="创建或升级数据库并载入工具目录 (create/upgrade the database, load the catalogue)"
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("tools", help="列出政策工具 (list the tools)")
@@ -38,14 +40,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=int, default=2023)
     p.set_defaults(func=cmd_demo)
 
-    inst = sub.add_parser("institution", help="机构 (banks)").add_subparsers(dest="sub", metavar="ACTION", required=True)
+    inst = sub.add_parser("institution", help="机构 (banks)").add_subparsers(
+        dest="sub", metavar="ACTION", required=True
+    )
     p = inst.add_parser("add", help="登记机构 (register a bank)")
     p.add_argument("code")
     p.add_argument("name")
     p.add_argument("--type", default="", dest="type_")
     p.set_defaults(func=cmd_institution_add)
 
-    ent = sub.add_parser("enterprise", help="企业 (end borrowers)").add_subparsers(dest="sub", metavar="ACTION", required=True)
+    ent = sub.add_parser("enterprise", help="企业 (end borrowers)").add_subparsers(
+        dest="sub", metavar="ACTION", required=True
+    )
     p = ent.add_parser("add", help="登记企业 (register an enterprise)")
     p.add_argument("uscc")
     p.add_argument("name")
@@ -107,7 +113,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_json_flag(p)
     p.set_defaults(func=cmd_outstanding)
 
-    audit = sub.add_parser("audit", help="审计 (audit trail)").add_subparsers(dest="sub", metavar="ACTION", required=True)
+    audit = sub.add_parser("audit", help="审计 (audit trail)").add_subparsers(
+        dest="sub", metavar="ACTION", required=True
+    )
     p = audit.add_parser("verify", help="校验审计链与台账 (verify the chain and the ledger rows)")
     p.set_defaults(func=cmd_audit_verify)
 
@@ -121,7 +129,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def cmd_init(args: argparse.Namespace) -> int:
     ledger = open_ledger(args, require_schema=False)
     result = ledger.init()
-    changed = f"{len(result.tools_changed)} 个工具已更新" if result.tools_changed else "工具目录无变化 (catalogue unchanged)"
+    changed = (
+        f"{len(result.tools_changed)} 个工具已更新"
+        if result.tools_changed
+        else "工具目录无变化 (catalogue unchanged)"
+    )
     print(f"数据库已就绪 (database ready): {result.url} — {changed}")
     return 0
 
@@ -136,24 +148,36 @@ def cmd_tools(args: argparse.Namespace) -> int:
         for t in catalogue:
             row = tool_row(t)
             row.update(
-                kind_name=t.kind_name, funding_share=t.funding_share, lend_rate_cap=t.lend_rate_cap,
-                annual_quota_yuan=t.annual_quota_yuan, tenors_months=list(t.tenors_months),
-                rates=[{"effective_on": p.effective_on, "tenor_months": p.tenor_months, "rate": p.rate}
-                       for p in t.rate_table.points],
+                kind_name=t.kind_name,
+                funding_share=t.funding_share,
+                lend_rate_cap=t.lend_rate_cap,
+                annual_quota_yuan=t.annual_quota_yuan,
+                tenors_months=list(t.tenors_months),
+                rates=[
+                    {"effective_on": p.effective_on, "tenor_months": p.tenor_months, "rate": p.rate}
+                    for p in t.rate_table.points
+                ],
             )
             out.append(jsonable(row))
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     today = date.today()
-    print(f"{'代码':<6}{'名称':<18}{'类型':<6}{'地区':<4}{'资金比例':<8}{'期限':<10}{'当前利率%':<10}支持对象")
+    print(
+        f"{'代码':<6}{'名称':<18}{'类型':<6}{'地区':<4}{'资金比例':<8}{'期限':<10}{'当前利率%':<10}支持对象"
+    )
     for t in catalogue:
         share = f"{t.funding_share:.0%}" if t.funding_share is not None else "—"
-        term = "/".join(str(m) for m in t.tenors_months) + "月" if t.tenors_months else (
-            f"{t.max_term_months}月" if t.max_term_months else "至票据到期")
+        term = (
+            "/".join(str(m) for m in t.tenors_months) + "月"
+            if t.tenors_months
+            else (f"{t.max_term_months}月" if t.max_term_months else "至票据到期")
+        )
         rate = t.rate_table.rate_on(today, max(t.tenors_months or (0,)))
         status = "" if t.available_on(today) else f" (可用期 {t.valid_from or '…'}—{t.valid_to or '…'})"
-        print(f"{t.code:<6}{_pad(t.name, 18)}{t.kind_name:<6}{t.region:<4}{share:<8}{_pad(term, 10)}"
-              f"{rate if rate is not None else '—'!s:<10}{t.eligibility.description}{status}")
+        print(
+            f"{t.code:<6}{_pad(t.name, 18)}{t.kind_name:<6}{t.region:<4}{share:<8}{_pad(term, 10)}"
+            f"{rate if rate is not None else '—'!s:<10}{t.eligibility.description}{status}"
+        )
     return 0
 
 
@@ -169,8 +193,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.drawdowns < 0 or args.years < 1:
         raise CommandFailed("--drawdowns must be ≥ 0 and --years ≥ 1", 2)
     result = ledger.load_demo(drawdowns=args.drawdowns, year=args.year, years=args.years, seed=args.seed)
-    print(f"演示数据已载入 (demo loaded): {result.institutions} 家机构, {result.enterprises} 户企业, "
-          f"{result.drawdowns} 笔发放, {result.events} 个事件 — {ledger.url}")
+    print(
+        f"演示数据已载入 (demo loaded): {result.institutions} 家机构, {result.enterprises} 户企业, "
+        f"{result.drawdowns} 笔发放, {result.events} 个事件 — {ledger.url}"
+    )
     return 0
 
 
@@ -193,10 +219,20 @@ def cmd_enterprise_status(args: argparse.Namespace) -> int:
 def cmd_book(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     request = BookingRequest(
-        tool=args.tool, institution_code=args.institution, enterprise_uscc=args.enterprise, drawn_on=args.drawn_on,
-        maturity_on=args.maturity_on, amount=args.amount, principal=args.principal, cb_rate=args.cb_rate,
-        lend_rate=args.lend_rate, bill_no=args.bill_no, bill_range=args.bill_range, batch_ref=args.batch_ref,
-        ext_ref=args.ref, override_reason=args.override,
+        tool=args.tool,
+        institution_code=args.institution,
+        enterprise_uscc=args.enterprise,
+        drawn_on=args.drawn_on,
+        maturity_on=args.maturity_on,
+        amount=args.amount,
+        principal=args.principal,
+        cb_rate=args.cb_rate,
+        lend_rate=args.lend_rate,
+        bill_no=args.bill_no,
+        bill_range=args.bill_range,
+        batch_ref=args.batch_ref,
+        ext_ref=args.ref,
+        override_reason=args.override,
     )
     booked = ledger.book(request)
     for warning in booked.warnings:
@@ -205,8 +241,12 @@ def cmd_book(args: argparse.Namespace) -> int:
         print(f"待复核 (pending approval): {booked.id}")
         return 0
     if args.json:
-        print(json.dumps(jsonable({"id": booked.id, **booked.values, "warnings": list(booked.warnings)}),
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                jsonable({"id": booked.id, **booked.values, "warnings": list(booked.warnings)}),
+                ensure_ascii=False,
+            )
+        )
     else:
         print(booked.id)
     return 0
@@ -239,18 +279,31 @@ def cmd_outstanding(args: argparse.Namespace) -> int:
     rows = ledger.outstanding(as_of, args.tool)
     total_fen = sum(r.amount_fen for r in rows)
     if args.json:
-        print(json.dumps(jsonable({
-            "as_of": as_of,
-            "total": str(fen_to_yuan(total_fen)),
-            "by_tool": [{"tool": r.tool_code, "drawdowns": r.drawdowns, "amount": str(r.amount)} for r in rows],
-        }), ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                jsonable(
+                    {
+                        "as_of": as_of,
+                        "total": str(fen_to_yuan(total_fen)),
+                        "by_tool": [
+                            {"tool": r.tool_code, "drawdowns": r.drawdowns, "amount": str(r.amount)}
+                            for r in rows
+                        ],
+                    }
+                ),
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     print(f"余额 (outstanding) as of {as_of.isoformat()}")
     print(f"{'工具':<22}{'笔数':>10}{'余额(元)':>24}")
     for r in rows:
         name = ledger.tool(r.tool_code).name
         print(f"{_pad(f'{r.tool_code} {name}', 22)}{r.drawdowns:>10,}{format_yuan(r.amount):>24}")
-    print(f"{_pad('合计 (total)', 22)}{sum(r.drawdowns for r in rows):>10,}{format_yuan(fen_to_yuan(total_fen)):>24}")
+    print(
+        f"{_pad('合计 (total)', 22)}{sum(r.drawdowns for r in rows):>10,}{format_yuan(fen_to_yuan(total_fen)):>24}"
+    )
     return 0
 
 
@@ -273,8 +326,13 @@ def cmd_sql(args: argparse.Namespace) -> int:
         return 0
     result = ledger.sql(args.query, None if args.format == "json" or args.limit == 0 else args.limit)
     if args.format == "json":
-        print(json.dumps([dict(zip(result.columns, map(_plain, r), strict=True)) for r in result.rows],
-                         ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                [dict(zip(result.columns, map(_plain, r), strict=True)) for r in result.rows],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return 0
     _print_table(result.columns, [[_plain(v) for v in r] for r in result.rows])
     shown = len(result.rows)
@@ -291,7 +349,10 @@ def _plain(value: Any) -> Any:
 
 
 def _print_table(columns: list[str], rows: list[list[Any]]) -> None:
-    widths = [max([_width(str(c))] + [_width("" if r[i] is None else str(r[i])) for r in rows]) for i, c in enumerate(columns)]
+    widths = [
+        max([_width(str(c))] + [_width("" if r[i] is None else str(r[i])) for r in rows])
+        for i, c in enumerate(columns)
+    ]
     print(" | ".join(_pad_to(str(c), w) for c, w in zip(columns, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))
     for row in rows:

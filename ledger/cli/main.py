@@ -31,11 +31,15 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="ledger", description="专项再贷款再贴现台账 — relending & rediscount programme ledger")
+    parser = Parser(
+        prog="ledger", description="专项再贷款再贴现台账 — relending & rediscount programme ledger"
+    )
     parser.add_argument("--db", help="SQLite file or SQLAlchemy URL (default $LEDGER_DB or ./ledger.db)")
     parser.add_argument("--user", help="acting user (default $LEDGER_USER or the OS user)")
     parser.add_argument("--config", help="ledger.toml (default $LEDGER_CONFIG or ./ledger.toml)")
-    parser.add_argument("--lang", choices=("zh", "en"), help="interface language (default $LEDGER_LANG or zh)")
+    parser.add_argument(
+        "--lang", choices=("zh", "en"), help="interface language (default $LEDGER_LANG or zh)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for register in COMMAND_GROUPS:
         register(sub)
@@ -64,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断 (interrupted)", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
+    except Exception as exc:
         message, code = fail_message(exc)
         print(message, file=sys.stderr)
         if os.environ.get("LEDGER_DEBUG") == "1":

@@ -38,15 +38,15 @@ def make_engine(db: str | None = None, *, read_only: bool = False, echo: bool = 
     if url.startswith("sqlite"):
         if read_only:
             path = make_url(url).database
-            engine = create_engine(
-                "sqlite://", creator=lambda: _connect_sqlite_ro(str(path)), echo=echo
-            )
+            engine = create_engine("sqlite://", creator=lambda: _connect_sqlite_ro(str(path)), echo=echo)
         else:
             engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; let SQLAlchemy emit it so writes are atomic.
         event.listen(engine, "connect", _disable_pysqlite_autobegin)
-        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"  # writers queue on busy_timeout instead of failing on lock upgrade
+        begin = (
+            "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        )  # writers queue on busy_timeout instead of failing on lock upgrade
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)

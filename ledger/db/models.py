@@ -22,7 +22,14 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-APPEND_ONLY_TABLES = ("drawdown", "drawdown_event", "enterprise_status", "month_close", "audit_log", "report_record")
+APPEND_ONLY_TABLES = (
+    "drawdown",
+    "drawdown_event",
+    "enterprise_status",
+    "month_close",
+    "audit_log",
+    "report_record",
+)
 
 
 def _audit_fk() -> ForeignKey:
@@ -76,7 +83,9 @@ class ToolRecord(SQLModel, table=True):
 
 class ToolRate(SQLModel, table=True):
     __tablename__ = "tool_rate"
-    __table_args__ = (UniqueConstraint("tool_code", "effective_on", "tenor_months", name="uq_tool_rate_point"),)
+    __table_args__ = (
+        UniqueConstraint("tool_code", "effective_on", "tenor_months", name="uq_tool_rate_point"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     tool_code: str = Field(foreign_key="tool.code", max_length=16)
     effective_on: date
@@ -162,8 +171,11 @@ class DrawdownEvent(SQLModel, table=True):
         Index("ix_drawdown_event_kind_day", "kind", "event_on"),
         # One reversal per drawdown, enforced by the database as well as the service.
         Index(
-            "uq_drawdown_event_one_reversal", "drawdown_id", unique=True,
-            sqlite_where=text("kind = 'reversal'"), postgresql_where=text("kind = 'reversal'"),
+            "uq_drawdown_event_one_reversal",
+            "drawdown_id",
+            unique=True,
+            sqlite_where=text("kind = 'reversal'"),
+            postgresql_where=text("kind = 'reversal'"),
         ),
     )
     id: int | None = Field(default=None, primary_key=True)

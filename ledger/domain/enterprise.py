@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 SIZES: dict[str, str] = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
-_SIZE_BY_ANY = {**{k: k for k in SIZES}, **{v: k for k, v in SIZES.items()}, **{v[0]: k for k, v in SIZES.items()}}
+_SIZE_BY_ANY = {
+    **{k: k for k in SIZES},
+    **{v: k for k, v in SIZES.items()},
+    **{v[0]: k for k, v in SIZES.items()},
+}
 
 # 科创企业名录: status → default validity in years (None: until withdrawn).
 SCI_TECH_STATUSES: dict[str, int | None] = {
@@ -28,7 +32,7 @@ OTHER_DESIGNATIONS: dict[str, int | None] = {
     "普惠养老机构": None,
 }
 ALL_STATUSES: dict[str, int | None] = {**SCI_TECH_STATUSES, **OTHER_DESIGNATIONS}
-_STATUS_ALIASES = {'专精特新小巨人': '专精特新"小巨人"', "专精特新“小巨人”": '专精特新"小巨人"'}
+_STATUS_ALIASES = {"专精特新小巨人": '专精特新"小巨人"', "专精特新“小巨人”": '专精特新"小巨人"'}
 
 
 def normalise_size(text: str) -> str:

@@ -20,7 +20,7 @@ class MoneyError(ValueError):
 
 
 def _to_decimal(value: object, what: str) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise MoneyError(f"{what} must be given exactly (text, int or Decimal), not {type(value).__name__}")
     if isinstance(value, Decimal):
         result = value

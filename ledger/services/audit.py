@@ -41,10 +41,21 @@ def utc_now() -> str:
 
 
 def record_hash(fields: dict[str, Any]) -> str:
-    ordered = [fields[k] for k in (
-        "id", "recorded_at", "actor", "action", "entity", "entity_id", "payload", "rows_digest", "row_count",
-        "prev_hash",
-    )]
+    ordered = [
+        fields[k]
+        for k in (
+            "id",
+            "recorded_at",
+            "actor",
+            "action",
+            "entity",
+            "entity_id",
+            "payload",
+            "rows_digest",
+            "row_count",
+            "prev_hash",
+        )
+    ]
     return hashlib.sha256(canonical_json(ordered).encode()).hexdigest()
 
 
@@ -81,7 +92,12 @@ class PendingAudit:
 
 
 def begin_audit(
-    conn: Connection, actor: str, action: str, entity: str, entity_id: object = "", payload: dict[str, Any] | None = None
+    conn: Connection,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object = "",
+    payload: dict[str, Any] | None = None,
 ) -> PendingAudit:
     """Reserves the next id of the chain. Appends are serialised (advisory lock on PostgreSQL; SQLite's writer lock)."""
     if conn.dialect.name == "postgresql":
@@ -92,7 +108,12 @@ def begin_audit(
 
 
 def append_audit(
-    conn: Connection, actor: str, action: str, entity: str, entity_id: object = "", payload: dict[str, Any] | None = None
+    conn: Connection,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object = "",
+    payload: dict[str, Any] | None = None,
 ) -> int:
     return begin_audit(conn, actor, action, entity, entity_id, payload).commit(conn)
 
@@ -112,8 +133,15 @@ def append_many(
     rows, ids = [], []
     for action, entity, entity_id, payload in records:
         values: dict[str, Any] = {
-            "id": next_id, "recorded_at": stamp, "actor": actor, "action": action, "entity": entity,
-            "entity_id": str(entity_id), "payload": canonical_json(payload), "rows_digest": "", "row_count": 0,
+            "id": next_id,
+            "recorded_at": stamp,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "payload": canonical_json(payload),
+            "rows_digest": "",
+            "row_count": 0,
             "prev_hash": prev_hash,
         }
         values["hash"] = prev_hash = record_hash(values)
@@ -164,23 +192,33 @@ def verify(conn: Connection) -> VerifyResult:
         if fields["id"] != expected_id:
             return VerifyResult(False, records, rows, f"audit record {expected_id} is missing", expected_id)
         if fields["prev_hash"] != prev_hash:
-            return VerifyResult(False, records, rows, f"audit record {rec['id']}: chain broken (prev_hash)", rec["id"])
+            return VerifyResult(
+                False, records, rows, f"audit record {rec['id']}: chain broken (prev_hash)", rec["id"]
+            )
         if record_hash(fields) != fields["hash"]:
-            return VerifyResult(False, records, rows, f"audit record {rec['id']}: contents changed (hash)", rec["id"])
+            return VerifyResult(
+                False, records, rows, f"audit record {rec['id']}: contents changed (hash)", rec["id"]
+            )
         digest = RowsDigest()
         for table in _TABLE_ORDER:
             head = heads[table]
             while head is not None and head[0] <= rec["id"]:
                 if head[0] < rec["id"]:
                     return VerifyResult(
-                        False, records, rows, f"{table} row {head[1]} points at no audit record ({head[0]})", head[0]
+                        False,
+                        records,
+                        rows,
+                        f"{table} row {head[1]} points at no audit record ({head[0]})",
+                        head[0],
                     )
                 digest.add_values(table, head[2])
                 head = next(streams[table], None)
             heads[table] = head
         if digest.hexdigest() != fields["rows_digest"] or digest.count != fields["row_count"]:
             return VerifyResult(
-                False, records, rows,
+                False,
+                records,
+                rows,
                 f"audit record {rec['id']} ({rec['action']}): the ledger rows it wrote were changed, added or removed",
                 rec["id"],
             )
@@ -192,7 +230,9 @@ def verify(conn: Connection) -> VerifyResult:
         expected_id += 1
     for table, head in heads.items():
         if head is not None:
-            return VerifyResult(False, records, rows, f"{table} row {head[1]} points at no audit record ({head[0]})", head[0])
+            return VerifyResult(
+                False, records, rows, f"{table} row {head[1]} points at no audit record ({head[0]})", head[0]
+            )
     problem = _verify_reference(conn, latest_reference)
     if problem:
         return VerifyResult(False, records, rows, problem)
@@ -214,7 +254,9 @@ def _verify_reference(conn: Connection, latest: dict[tuple[str, str], str]) -> s
             return f"{entity}: {count} rows but {audited} audited ({entity} rows added or removed outside the ledger)"
         for row in conn.execution_options(stream_results=True, yield_per=5000).execute(select(model)):
             payload = latest.get((entity, getattr(row, key)))
-            if payload is None or canonical_json(reference_payload(entity, row)) != canonical_json(_loads(payload)):
+            if payload is None or canonical_json(reference_payload(entity, row)) != canonical_json(
+                _loads(payload)
+            ):
                 return f"{entity} {getattr(row, key)}: differs from its last audit record (edited outside the ledger)"
     return ""
 

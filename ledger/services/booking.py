@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, insert, select
+from sqlalchemy import Connection, and_, exists, func, insert, select
 
 from ledger.config import Config
-from ledger.db.models import Drawdown, DrawdownEvent
+from ledger.db.models import Drawdown, DrawdownEvent, ToolRecord
 from ledger.domain.errors import FieldProblem, NotFound, ValidationError
+from ledger.domain.money import fen_to_yuan, yuan_to_fen
 from ledger.services.audit import begin_audit
 from ledger.services.closing import ensure_open
 from ledger.services.drawdown_rules import BookingRequest, PreparedDrawdown, prepare_drawdown
@@ -51,7 +53,9 @@ def ref_conflict(conn: Connection, institution_id: int, ext_ref: str) -> int | N
     if not ext_ref:
         return None
     row = conn.execute(
-        select(Drawdown.id).where(Drawdown.institution_id == institution_id, Drawdown.ext_ref == ext_ref, not_reversed())
+        select(Drawdown.id).where(
+            Drawdown.institution_id == institution_id, Drawdown.ext_ref == ext_ref, not_reversed()
+        )
     ).first()
     return int(row[0]) if row else None
 
@@ -63,11 +67,17 @@ def prepare(conn: Connection, config: Config, request: BookingRequest) -> Prepar
     try:
         institution_id = get_institution(conn, request.institution_code or "").id
     except NotFound as exc:
-        problems.append(FieldProblem("institution_code", request.institution_code or "", str(exc).split(": ", 1)[-1]))
+        problems.append(
+            FieldProblem("institution_code", request.institution_code or "", str(exc).split(": ", 1)[-1])
+        )
     facts = None
     enterprise = find_enterprise(conn, request.enterprise_uscc or "")
     if enterprise is None:
-        problems.append(FieldProblem("enterprise_uscc", request.enterprise_uscc or "", "未登记的企业 (unknown enterprise)"))
+        problems.append(
+            FieldProblem(
+                "enterprise_uscc", request.enterprise_uscc or "", "未登记的企业 (unknown enterprise)"
+            )
+        )
     else:
         enterprise_id = enterprise.id
         facts = enterprise_facts(conn, enterprise)
@@ -82,13 +92,21 @@ def prepare(conn: Connection, config: Config, request: BookingRequest) -> Prepar
     if values["bill_no"]:
         other = bill_conflict(conn, values["bill_no"], values["bill_range"])
         if other is not None:
-            problems.append(FieldProblem(
-                "bill_no", f"{values['bill_no']} {values['bill_range']}", f"票据已登记于第{other}笔 (bill already booked)"
-            ))
+            problems.append(
+                FieldProblem(
+                    "bill_no",
+                    f"{values['bill_no']} {values['bill_range']}",
+                    f"票据已登记于第{other}笔 (bill already booked)",
+                )
+            )
     assert institution_id is not None
     other_ref = ref_conflict(conn, institution_id, values["ext_ref"])
     if other_ref is not None:
-        problems.append(FieldProblem("ext_ref", values["ext_ref"], f"业务编号已登记于第{other_ref}笔 (reference already booked)"))
+        problems.append(
+            FieldProblem(
+                "ext_ref", values["ext_ref"], f"业务编号已登记于第{other_ref}笔 (reference already booked)"
+            )
+        )
     if problems:
         raise ValidationError(problems)
     ensure_open(conn, values["drawn_on"], "drawn_on")
@@ -97,7 +115,9 @@ def prepare(conn: Connection, config: Config, request: BookingRequest) -> Prepar
 
 def insert_prepared(conn: Connection, actor: str, prepared: PreparedDrawdown, action: str = "book") -> Booked:
     values = prepared.values
-    audit = begin_audit(conn, actor, action, "drawdown", "", {"drawdown": values, "warnings": list(prepared.warnings)})
+    audit = begin_audit(
+        conn, actor, action, "drawdown", "", {"drawdown": values, "warnings": list(prepared.warnings)}
+    )
     audit.digest.add("drawdown", values)
     new_id = int(conn.execute(insert(Drawdown).values(**values, audit_id=audit.id)).inserted_primary_key[0])  # type: ignore[index]
     audit.entity_id = str(new_id)
@@ -105,5 +125,39 @@ def insert_prepared(conn: Connection, actor: str, prepared: PreparedDrawdown, ac
     return Booked(new_id, prepared.warnings, values)
 
 
+def check_quota(conn: Connection, prepared: PreparedDrawdown) -> None:
+    """The tool's annual quota (config `[tools.CODE] annual_quota_yuan`) holds even with concurrent bookers.
+
+    Serialised per tool: the tool row is locked first (`FOR UPDATE` on PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serialises writers), and the year's live total is read after the lock, so two bookings cannot both see room.
+    Reversed drawdowns free their amount; pending (unapproved) ones use none.
+    """
+    quota = prepared.tool.annual_quota_yuan
+    if quota is None:
+        return
+    code, year = prepared.tool.code, prepared.drawn_on.year
+    conn.execute(select(ToolRecord.code).where(ToolRecord.code == code).with_for_update())  # type: ignore[call-overload, arg-type]
+    used = int(
+        conn.execute(
+            select(func.coalesce(func.sum(Drawdown.amount_fen), 0)).where(
+                Drawdown.tool_code == code,  # type: ignore[arg-type]
+                Drawdown.drawn_on >= date(year, 1, 1),  # type: ignore[arg-type]
+                Drawdown.drawn_on < date(year + 1, 1, 1),  # type: ignore[arg-type]
+                not_reversed(),
+            )
+        ).scalar_one()
+    )
+    amount, limit = int(prepared.values["amount_fen"]), yuan_to_fen(quota)
+    if used + amount > limit:
+        raise ValidationError.single(
+            "amount",
+            fen_to_yuan(amount),
+            f"超出{prepared.tool.name}{year}年度额度:已用{fen_to_yuan(used)}元,额度{fen_to_yuan(limit)}元 "
+            f"(annual quota exceeded)",
+        )
+
+
 def book(conn: Connection, config: Config, actor: str, request: BookingRequest) -> Booked:
-    return insert_prepared(conn, actor, prepare(conn, config, request))
+    prepared = prepare(conn, config, request)
+    check_quota(conn, prepared)
+    return insert_prepared(conn, actor, prepared)

@@ -19,7 +19,11 @@ CHUNK = 5000
 
 
 def insert_rows(
-    conn: Connection, audit: PendingAudit, model: type[SQLModel], rows: Iterable[Mapping[str, Any]], chunk: int = CHUNK
+    conn: Connection,
+    audit: PendingAudit,
+    model: type[SQLModel],
+    rows: Iterable[Mapping[str, Any]],
+    chunk: int = CHUNK,
 ) -> int:
     """Inserts rows (column values without id and audit_id) of one ledger table in chunks; returns how many."""
     table = str(model.__tablename__)
@@ -39,11 +43,15 @@ def insert_rows(
     return count
 
 
-def insert_drawdowns(conn: Connection, audit: PendingAudit, rows: Iterable[Mapping[str, Any]], chunk: int = CHUNK) -> int:
+def insert_drawdowns(
+    conn: Connection, audit: PendingAudit, rows: Iterable[Mapping[str, Any]], chunk: int = CHUNK
+) -> int:
     return insert_rows(conn, audit, Drawdown, rows, chunk)
 
 
-def insert_events(conn: Connection, audit: PendingAudit, rows: Iterable[Mapping[str, Any]], chunk: int = CHUNK) -> int:
+def insert_events(
+    conn: Connection, audit: PendingAudit, rows: Iterable[Mapping[str, Any]], chunk: int = CHUNK
+) -> int:
     return insert_rows(conn, audit, DrawdownEvent, rows, chunk)
 
 

@@ -30,7 +30,9 @@ def tool_row(tool: Tool) -> dict[str, Any]:
         "lend_rate_cap_ppm": rate_to_ppm(tool.lend_rate_cap) if tool.lend_rate_cap is not None else None,
         "valid_from": tool.valid_from,
         "valid_to": tool.valid_to,
-        "annual_quota_fen": yuan_to_fen(tool.annual_quota_yuan) if tool.annual_quota_yuan is not None else None,
+        "annual_quota_fen": yuan_to_fen(tool.annual_quota_yuan)
+        if tool.annual_quota_yuan is not None
+        else None,
         "balance_cap_fen": yuan_to_fen(tool.balance_cap_yuan) if tool.balance_cap_yuan is not None else None,
         "rate_table": tool.rate_table.name,
         "inclusive_small_micro": tool.inclusive_small_micro,
@@ -61,9 +63,19 @@ def sync_catalogue(conn: Connection, catalogue: Catalogue, actor: str) -> list[s
             conn.execute(update(ToolRecord).where(ToolRecord.code == tool.code).values(**row))
         conn.execute(delete(ToolRate).where(ToolRate.tool_code == tool.code))  # type: ignore[arg-type]
         for code, effective_on, tenor, ppm in sorted(want_rates):
-            conn.execute(insert(ToolRate).values(tool_code=code, effective_on=effective_on, tenor_months=tenor, rate_ppm=ppm))
-        append_audit(conn, actor, "create" if current is None else "update", "tool", tool.code,
-                     {**row, "rates": sorted(want_rates)})
+            conn.execute(
+                insert(ToolRate).values(
+                    tool_code=code, effective_on=effective_on, tenor_months=tenor, rate_ppm=ppm
+                )
+            )
+        append_audit(
+            conn,
+            actor,
+            "create" if current is None else "update",
+            "tool",
+            tool.code,
+            {**row, "rates": sorted(want_rates)},
+        )
         changed.append(tool.code)
     return changed
 

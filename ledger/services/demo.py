@@ -52,24 +52,109 @@ BANKS: tuple[tuple[str, str, str, str], ...] = (
     ("323100000019", "北京中关村银行", "民营银行", "323100000019"),
 )
 
-DISTRICTS = ("0101", "0102", "0105", "0106", "0107", "0108", "0109", "0111", "0112", "0113", "0114", "0115", "0116")
-PLACES = ("北京", "中关村", "京", "北京亦庄", "首都", "燕京", "京华", "海淀", "朝阳", "顺义", "昌平", "大兴", "通州")
+DISTRICTS = (
+    "0101",
+    "0102",
+    "0105",
+    "0106",
+    "0107",
+    "0108",
+    "0109",
+    "0111",
+    "0112",
+    "0113",
+    "0114",
+    "0115",
+    "0116",
+)
+PLACES = (
+    "北京",
+    "中关村",
+    "京",
+    "北京亦庄",
+    "首都",
+    "燕京",
+    "京华",
+    "海淀",
+    "朝阳",
+    "顺义",
+    "昌平",
+    "大兴",
+    "通州",
+)
 WORDS = (
-    "华信", "博睿", "启明", "中科", "天成", "恒达", "智云", "蓝海", "星辰", "同创", "康瑞", "鼎新", "汇通", "泰和", "瑞丰",
-    "远航", "金桥", "万嘉", "融创", "清源", "宏图", "嘉禾", "润泽", "旭日", "长青", "安信", "正元", "联众", "卓越", "新锐",
+    "华信",
+    "博睿",
+    "启明",
+    "中科",
+    "天成",
+    "恒达",
+    "智云",
+    "蓝海",
+    "星辰",
+    "同创",
+    "康瑞",
+    "鼎新",
+    "汇通",
+    "泰和",
+    "瑞丰",
+    "远航",
+    "金桥",
+    "万嘉",
+    "融创",
+    "清源",
+    "宏图",
+    "嘉禾",
+    "润泽",
+    "旭日",
+    "长青",
+    "安信",
+    "正元",
+    "联众",
+    "卓越",
+    "新锐",
 )
 # Industry code → (weight, business word); manufacturing and high-tech weigh about a third.
 INDUSTRIES: tuple[tuple[str, int, str], ...] = (
-    ("C3911", 8, "计算机制造"), ("C3922", 5, "通信设备"), ("C2710", 5, "医药"), ("C4014", 4, "仪器仪表"),
-    ("C3425", 5, "机械制造"), ("C3670", 4, "汽车零部件"), ("C3825", 2, "光伏设备"), ("C1390", 2, "食品加工"),
-    ("C2320", 1, "印刷"), ("I6510", 10, "软件"), ("I6421", 4, "网络科技"), ("M7320", 6, "技术研究"),
-    ("M7520", 4, "科技推广"), ("F5176", 8, "商贸"), ("F5212", 4, "零售"), ("A0111", 3, "农业"), ("A0311", 2, "养殖"),
-    ("R8610", 3, "文化传媒"), ("R8730", 2, "影视"), ("D4415", 2, "新能源"), ("D4416", 1, "风电"), ("N7722", 2, "环保"),
-    ("Q8514", 1, "养老服务"), ("B0610", 1, "煤业"), ("D4411", 1, "热电"), ("L7212", 4, "商务服务"), ("E4710", 3, "建设"),
-    ("G5430", 3, "物流"), ("H6210", 2, "餐饮"),
+    ("C3911", 8, "计算机制造"),
+    ("C3922", 5, "通信设备"),
+    ("C2710", 5, "医药"),
+    ("C4014", 4, "仪器仪表"),
+    ("C3425", 5, "机械制造"),
+    ("C3670", 4, "汽车零部件"),
+    ("C3825", 2, "光伏设备"),
+    ("C1390", 2, "食品加工"),
+    ("C2320", 1, "印刷"),
+    ("I6510", 10, "软件"),
+    ("I6421", 4, "网络科技"),
+    ("M7320", 6, "技术研究"),
+    ("M7520", 4, "科技推广"),
+    ("F5176", 8, "商贸"),
+    ("F5212", 4, "零售"),
+    ("A0111", 3, "农业"),
+    ("A0311", 2, "养殖"),
+    ("R8610", 3, "文化传媒"),
+    ("R8730", 2, "影视"),
+    ("D4415", 2, "新能源"),
+    ("D4416", 1, "风电"),
+    ("N7722", 2, "环保"),
+    ("Q8514", 1, "养老服务"),
+    ("B0610", 1, "煤业"),
+    ("D4411", 1, "热电"),
+    ("L7212", 4, "商务服务"),
+    ("E4710", 3, "建设"),
+    ("G5430", 3, "物流"),
+    ("H6210", 2, "餐饮"),
 )
 SIZE_WEIGHTS = (("micro", 30), ("small", 40), ("medium", 22), ("large", 8))
-SCI_TECH = ("高新技术企业", "专精特新中小企业", '专精特新"小巨人"', "中关村高新技术企业", "科技型中小企业", "制造业单项冠军企业")
+SCI_TECH = (
+    "高新技术企业",
+    "专精特新中小企业",
+    '专精特新"小巨人"',
+    "中关村高新技术企业",
+    "科技型中小企业",
+    "制造业单项冠军企业",
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +191,9 @@ def _firm_statuses(rng: random.Random, industry: str, size: str, first_year: int
         end = default_valid_to(name, start)
         statuses.append(StatusEntry(name, start, end))
     for designation, chance, match in (
-        ("绿色企业", 0.6, ("D441", "N77", "C3825")), ("文化企业", 0.6, ("R8", "C232")), ("涉农企业", 0.7, ("A", "C13")),
+        ("绿色企业", 0.6, ("D441", "N77", "C3825")),
+        ("文化企业", 0.6, ("R8", "C232")),
+        ("涉农企业", 0.7, ("A", "C13")),
     ):
         if industry.startswith(match) and rng.random() < chance:
             statuses.append(StatusEntry(designation, date(first_year - 2, 1, 1), None))
@@ -117,12 +204,18 @@ def _firm_statuses(rng: random.Random, industry: str, size: str, first_year: int
     return statuses
 
 
-def _create_reference(conn: Connection, config: Config, actor: str, rng: random.Random, firms: int, first_year: int) -> tuple[list[tuple[int, str]], list[_Firm]]:
+def _create_reference(
+    conn: Connection, config: Config, actor: str, rng: random.Random, firms: int, first_year: int
+) -> tuple[list[tuple[int, str]], list[_Firm]]:
     existing_banks = {r[0]: r[1] for r in conn.execute(select(Institution.code, Institution.id))}
     new_banks = [b for b in BANKS if b[0] not in existing_banks]
     if new_banks:
         conn.execute(insert(Institution), [{"code": c, "name": n, "type": t} for c, n, t, _ in new_banks])
-        append_many(conn, actor, [("create", "institution", c, {"code": c, "name": n, "type": t}) for c, n, t, _ in new_banks])
+        append_many(
+            conn,
+            actor,
+            [("create", "institution", c, {"code": c, "name": n, "type": t}) for c, n, t, _ in new_banks],
+        )
     ids = {r[0]: r[1] for r in conn.execute(select(Institution.code, Institution.id))}
     banks = [(ids[c], bill_bank) for c, _n, _t, bill_bank in BANKS]
 
@@ -147,17 +240,33 @@ def _create_reference(conn: Connection, config: Config, actor: str, rng: random.
         statuses.append(_firm_statuses(rng, industry, size, first_year))
     for start in range(0, len(inputs), 5000):
         chunk = inputs[start : start + 5000]
-        conn.execute(insert(Enterprise), [
-            {"uscc": e.uscc, "name": e.name, "industry_code": e.industry_code, "size": e.size} for e in chunk
-        ])
-    append_many(conn, actor, [("create", "enterprise", e.uscc, reference_payload("enterprise", e)) for e in inputs])
+        conn.execute(
+            insert(Enterprise),
+            [
+                {"uscc": e.uscc, "name": e.name, "industry_code": e.industry_code, "size": e.size}
+                for e in chunk
+            ],
+        )
+    append_many(
+        conn, actor, [("create", "enterprise", e.uscc, reference_payload("enterprise", e)) for e in inputs]
+    )
     id_of = {r[0]: r[1] for r in conn.execute(select(Enterprise.uscc, Enterprise.id))}
     audit = begin_audit(conn, actor, "demo_statuses", "enterprise_status", "", {"enterprises": len(inputs)})
-    insert_statuses(conn, audit, (
-        {"enterprise_id": id_of[e.uscc], "status": s.status, "valid_from": s.valid_from, "valid_to": s.valid_to,
-         "source": "演示数据"}
-        for e, entries in zip(inputs, statuses, strict=True) for s in entries
-    ))
+    insert_statuses(
+        conn,
+        audit,
+        (
+            {
+                "enterprise_id": id_of[e.uscc],
+                "status": s.status,
+                "valid_from": s.valid_from,
+                "valid_to": s.valid_to,
+                "source": "演示数据",
+            }
+            for e, entries in zip(inputs, statuses, strict=True)
+            for s in entries
+        ),
+    )
     audit.commit(conn)
     firms_out = [
         _Firm(id_of[e.uscc], EnterpriseFacts(e.uscc, e.industry_code, e.size, tuple(entries)))
@@ -166,7 +275,9 @@ def _create_reference(conn: Connection, config: Config, actor: str, rng: random.
     return banks, firms_out
 
 
-def _tools_for(config: Config, firm: _Firm, on: date, cache: dict[tuple[int, int, int], list[Tool]]) -> list[Tool]:
+def _tools_for(
+    config: Config, firm: _Firm, on: date, cache: dict[tuple[int, int, int], list[Tool]]
+) -> list[Tool]:
     """Cached per firm and month: a status lapsing mid-month can slip through, and the booking rules then refuse
     the row (counted as rejected), exactly as they would a clerk's."""
     key = (firm.id, on.year, on.month)
@@ -177,13 +288,17 @@ def _tools_for(config: Config, firm: _Firm, on: date, cache: dict[tuple[int, int
 
 def _eligible_tools(config: Config, firm: _Firm, on: date) -> list[Tool]:
     return [
-        t for t in config.catalogue
-        if t.available_on(on) and eligibility_problem(t.eligibility, firm.facts, on) is None
+        t
+        for t in config.catalogue
+        if t.available_on(on)
+        and eligibility_problem(t.eligibility, firm.facts, on) is None
         and t.rate_table.rate_on(on) is not None
     ]
 
 
-def _request(rng: random.Random, tool: Tool, firm: _Firm, bank: tuple[int, str], on: date, serial: int) -> BookingRequest:
+def _request(
+    rng: random.Random, tool: Tool, firm: _Firm, bank: tuple[int, str], on: date, serial: int
+) -> BookingRequest:
     if tool.kind == "rediscount":
         issued = on - timedelta(days=rng.randint(0, 60))
         maturity = add_months(issued, rng.choice((3, 4, 5, 6)))
@@ -196,9 +311,17 @@ def _request(rng: random.Random, tool: Tool, firm: _Firm, bank: tuple[int, str],
         bill_type = "1" if rng.random() < 0.8 else "2"
         rate = tool.rate_table.rate_on(on) or Decimal("2")
         return BookingRequest(
-            tool.code, "", firm.facts.uscc, on, maturity, amount=face, principal=face,
-            lend_rate=rate + Decimal(rng.randint(5, 80)) / 100, bill_no=make_bill_number(bill_type, bank[1], issued, serial),
-            bill_range=bill_range, ext_ref=f"D{serial:09d}",
+            tool.code,
+            "",
+            firm.facts.uscc,
+            on,
+            maturity,
+            amount=face,
+            principal=face,
+            lend_rate=rate + Decimal(rng.randint(5, 80)) / 100,
+            bill_no=make_bill_number(bill_type, bank[1], issued, serial),
+            bill_range=bill_range,
+            ext_ref=f"D{serial:09d}",
         )
     months = rng.choice(tool.tenors_months) if tool.tenors_months else 12
     maturity = add_months(on, months)
@@ -208,14 +331,27 @@ def _request(rng: random.Random, tool: Tool, firm: _Firm, bank: tuple[int, str],
     if tool.lend_rate_cap is not None:
         lend = min(lend, tool.lend_rate_cap)
     return BookingRequest(
-        tool.code, "", firm.facts.uscc, on, maturity, principal=principal, lend_rate=lend,
-        batch_ref=f"SQ{on:%Y%m}{bank[0]:03d}", ext_ref=f"D{serial:09d}",
+        tool.code,
+        "",
+        firm.facts.uscc,
+        on,
+        maturity,
+        principal=principal,
+        lend_rate=lend,
+        batch_ref=f"SQ{on:%Y%m}{bank[0]:03d}",
+        ext_ref=f"D{serial:09d}",
     )
 
 
 def _drawdowns(
-    rng: random.Random, config: Config, banks: list[tuple[int, str]], firms: list[_Firm], count: int,
-    first: date, last: date, stats: dict[str, int],
+    rng: random.Random,
+    config: Config,
+    banks: list[tuple[int, str]],
+    firms: list[_Firm],
+    count: int,
+    first: date,
+    last: date,
+    stats: dict[str, int],
 ) -> Iterator[dict[str, Any]]:
     span = (last - first).days
     serial = 0
@@ -232,7 +368,7 @@ def _drawdowns(
         request = _request(rng, tool, firm, bank, on, serial)
         try:
             prepared = prepare_drawdown(request, config.catalogue, firm.facts, config.key_areas)
-        except Exception:  # noqa: BLE001 - a generated row the rules refuse is counted and left out
+        except Exception:
             stats["rejected"] += 1
             continue
         values = dict(prepared.values)
@@ -241,28 +377,55 @@ def _drawdowns(
         yield values
 
 
-def _history(rng: random.Random, config: Config, rows: list[tuple[int, str, date, date, int]], today: date) -> Iterator[dict[str, Any]]:
+def _history(
+    rng: random.Random, config: Config, rows: list[tuple[int, str, date, date, int]], today: date
+) -> Iterator[dict[str, Any]]:
     """Some reversals (1%), early repayments (4%) and rollovers of special relending (3%), all valid."""
     for drawdown_id, tool_code, drawn_on, maturity_on, amount_fen in rows:
         roll = rng.random()
         tool = config.catalogue.get(tool_code)
         if roll < 0.01:
-            yield {"drawdown_id": drawdown_id, "kind": "reversal", "event_on": min(drawn_on + timedelta(days=rng.randint(0, 20)), today),
-                   "amount_fen": None, "new_maturity_on": None, "reason": "演示:录入错误冲正"}
+            yield {
+                "drawdown_id": drawdown_id,
+                "kind": "reversal",
+                "event_on": min(drawn_on + timedelta(days=rng.randint(0, 20)), today),
+                "amount_fen": None,
+                "new_maturity_on": None,
+                "reason": "演示:录入错误冲正",
+            }
         elif roll < 0.05:
             day = drawn_on + timedelta(days=rng.randint(1, max(1, (maturity_on - drawn_on).days - 1)))
             if day <= today:
                 part = amount_fen if rng.random() < 0.5 else amount_fen // 2
-                yield {"drawdown_id": drawdown_id, "kind": "repayment", "event_on": day, "amount_fen": part,
-                       "new_maturity_on": None, "reason": "演示:提前收回"}
+                yield {
+                    "drawdown_id": drawdown_id,
+                    "kind": "repayment",
+                    "event_on": day,
+                    "amount_fen": part,
+                    "new_maturity_on": None,
+                    "reason": "演示:提前收回",
+                }
         elif roll < 0.08 and tool.max_rollovers > 0 and maturity_on <= today:
-            yield {"drawdown_id": drawdown_id, "kind": "rollover", "event_on": maturity_on, "amount_fen": None,
-                   "new_maturity_on": add_months(maturity_on, 12), "reason": "演示:展期"}
+            yield {
+                "drawdown_id": drawdown_id,
+                "kind": "rollover",
+                "event_on": maturity_on,
+                "amount_fen": None,
+                "new_maturity_on": add_months(maturity_on, 12),
+                "reason": "演示:展期",
+            }
 
 
 def load_demo(
-    conn: Connection, config: Config, actor: str, *, drawdowns: int = 5000, year: int | None = None, years: int = 1,
-    seed: int = 2023, today: date | None = None,
+    conn: Connection,
+    config: Config,
+    actor: str,
+    *,
+    drawdowns: int = 5000,
+    year: int | None = None,
+    years: int = 1,
+    seed: int = 2023,
+    today: date | None = None,
 ) -> DemoResult:
     """Adds demo data in the caller's transaction. Dates run from Jan 1 of the first year to the last year's end
     (or `today` if earlier); the same arguments always give the same ledger."""
@@ -274,15 +437,25 @@ def load_demo(
     firms_wanted = max(60, min(60_000, drawdowns // 15))
     banks, firms = _create_reference(conn, config, actor, rng, firms_wanted, first.year)
     stats = {"drawdowns": 0, "rejected": 0}
-    audit = begin_audit(conn, actor, "demo", "drawdown", "", {"drawdowns": drawdowns, "year": last_year, "years": years, "seed": seed})
-    first_id = (conn.execute(select(Drawdown.id).order_by(Drawdown.id.desc()).limit(1)).scalar() or 0)  # type: ignore[union-attr]
+    audit = begin_audit(
+        conn,
+        actor,
+        "demo",
+        "drawdown",
+        "",
+        {"drawdowns": drawdowns, "year": last_year, "years": years, "seed": seed},
+    )
+    first_id = conn.execute(select(Drawdown.id).order_by(Drawdown.id.desc()).limit(1)).scalar() or 0  # type: ignore[union-attr]
     insert_drawdowns(conn, audit, _drawdowns(rng, config, banks, firms, drawdowns, first, last, stats))
     audit.commit(conn)
     rows = [
         (r[0], r[1], _as_date(r[2]), _as_date(r[3]), int(r[4]))
         for r in conn.execute(
-            select(Drawdown.id, Drawdown.tool_code, Drawdown.drawn_on, Drawdown.maturity_on, Drawdown.amount_fen)
-            .where(Drawdown.id > first_id, Drawdown.audit_id == audit.id).order_by(Drawdown.id)  # type: ignore[arg-type]
+            select(
+                Drawdown.id, Drawdown.tool_code, Drawdown.drawn_on, Drawdown.maturity_on, Drawdown.amount_fen
+            )
+            .where(Drawdown.id > first_id, Drawdown.audit_id == audit.id)
+            .order_by(Drawdown.id)  # type: ignore[arg-type]
         )
     ]
     history = begin_audit(conn, actor, "demo_events", "drawdown_event", "", {"seed": seed})

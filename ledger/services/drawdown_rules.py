@@ -64,7 +64,9 @@ def _blank(value: Any) -> bool:
 def resolve_tool(catalogue: Catalogue, name: str, problems: list[FieldProblem]) -> Tool | None:
     tool = catalogue.find(name or "")
     if tool is None:
-        problems.append(FieldProblem("tool", name or "", "未知工具 (unknown tool: use a code or the exact Chinese name)"))
+        problems.append(
+            FieldProblem("tool", name or "", "未知工具 (unknown tool: use a code or the exact Chinese name)")
+        )
     return tool
 
 
@@ -103,7 +105,11 @@ def prepare_drawdown(
         else:
             maturity_on = parsed
     if drawn_on and maturity_on and maturity_on <= drawn_on:
-        problems.append(FieldProblem("maturity_on", maturity_on.isoformat(), "到期日须晚于发放日 (must be after drawn_on)"))
+        problems.append(
+            FieldProblem(
+                "maturity_on", maturity_on.isoformat(), "到期日须晚于发放日 (must be after drawn_on)"
+            )
+        )
 
     amount = _money(request.amount, "amount", problems, required=False)
     principal = _money(request.principal, "principal", problems, required=False)
@@ -126,36 +132,56 @@ def prepare_drawdown(
     if tool is not None and drawn_on is not None:
         if not tool.available_on(drawn_on):
             window = f"{tool.valid_from or '…'} — {tool.valid_to or '…'}"
-            problems.append(FieldProblem("tool", request.tool, f"{tool.name}在{drawn_on}不可用 (tool available {window})"))
+            problems.append(
+                FieldProblem("tool", request.tool, f"{tool.name}在{drawn_on}不可用 (tool available {window})")
+            )
         if tool.kind == "rediscount":
-            amount, principal = _rediscount(request, drawn_on, maturity_on, amount, principal, values, problems)
+            amount, principal = _rediscount(
+                request, drawn_on, maturity_on, amount, principal, values, problems
+            )
         else:
             amount, principal = _relending(tool, drawn_on, maturity_on, amount, principal, problems)
             if not _blank(request.bill_no):
-                problems.append(FieldProblem("bill_no", str(request.bill_no), "再贷款不填票据号码 (relending has no bill)"))
+                problems.append(
+                    FieldProblem(
+                        "bill_no", str(request.bill_no), "再贷款不填票据号码 (relending has no bill)"
+                    )
+                )
 
         tenor = tenor_for(tool, drawn_on, maturity_on) if maturity_on else 0
         table_rate = tool.rate_table.rate_on(drawn_on, tenor)
         if cb_rate is None and not any(p.field == "cb_rate" for p in problems):
             if table_rate is None:
-                problems.append(FieldProblem("cb_rate", "", f"{drawn_on}无公布利率,须填写 (no published rate on that date)"))
+                problems.append(
+                    FieldProblem(
+                        "cb_rate", "", f"{drawn_on}无公布利率,须填写 (no published rate on that date)"
+                    )
+                )
             cb_rate = table_rate
         elif cb_rate is not None and table_rate is not None and cb_rate != table_rate:
-            warnings.append(f"央行利率{cb_rate}%与利率表{table_rate}%不符,已标记 (rate differs from table, flagged)")
+            warnings.append(
+                f"央行利率{cb_rate}%与利率表{table_rate}%不符,已标记 (rate differs from table, flagged)"
+            )
         values["table_rate_ppm"] = rate_to_ppm(table_rate) if table_rate is not None else None
 
         if tool.lend_rate_cap is not None and lend_rate is not None and lend_rate > tool.lend_rate_cap:
             if not values["override_reason"]:
-                problems.append(FieldProblem(
-                    "lend_rate", str(lend_rate), f"超过{tool.name}贷款利率上限{tool.lend_rate_cap}% (above the tool's cap)"
-                ))
+                problems.append(
+                    FieldProblem(
+                        "lend_rate",
+                        str(lend_rate),
+                        f"超过{tool.name}贷款利率上限{tool.lend_rate_cap}% (above the tool's cap)",
+                    )
+                )
             else:
                 warnings.append(f"贷款利率高于上限,依例外原因登记:{values['override_reason']}")
 
         if facts is not None:
             problem = eligibility_problem(tool.eligibility, facts, drawn_on)
             if problem and not values["override_reason"]:
-                problems.append(FieldProblem("enterprise_uscc", facts.uscc, problem + " (or give an override reason)"))
+                problems.append(
+                    FieldProblem("enterprise_uscc", facts.uscc, problem + " (or give an override reason)")
+                )
             elif problem:
                 warnings.append(f"不符合支持对象,依例外原因登记:{values['override_reason']}")
 
@@ -216,44 +242,64 @@ def _rate(raw: Any, name: str, problems: list[FieldProblem]) -> Decimal | None:
 
 
 def _relending(
-    tool: Tool, drawn_on: date, maturity_on: date | None, amount: Decimal | None, principal: Decimal | None,
+    tool: Tool,
+    drawn_on: date,
+    maturity_on: date | None,
+    amount: Decimal | None,
+    principal: Decimal | None,
     problems: list[FieldProblem],
 ) -> tuple[Decimal | None, Decimal | None]:
     if maturity_on is not None and tool.max_term_months is not None:
         limit = add_months(drawn_on, tool.max_term_months)
         if maturity_on > limit:
-            problems.append(FieldProblem(
-                "maturity_on", maturity_on.isoformat(),
-                f"期限超过{tool.max_term_months}个月 (term beyond {tool.name}'s {tool.max_term_months} months: ≤ {limit})",
-            ))
+            problems.append(
+                FieldProblem(
+                    "maturity_on",
+                    maturity_on.isoformat(),
+                    f"期限超过{tool.max_term_months}个月 (term beyond {tool.name}'s {tool.max_term_months} months: ≤ {limit})",
+                )
+            )
     share = tool.funding_share
     if share is not None:
         if principal is None:
             if amount is not None:
-                problems.append(FieldProblem(
-                    "principal", "", f"{tool.name}按贷款本金的{share:%}发放,须填本金 (principal required)"
-                ))
+                problems.append(
+                    FieldProblem(
+                        "principal", "", f"{tool.name}按贷款本金的{share:%}发放,须填本金 (principal required)"
+                    )
+                )
             return amount, principal
         expected = (principal * share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         if amount is None:
             amount = expected
         elif amount != expected:
-            problems.append(FieldProblem(
-                "amount", str(amount), f"央行资金应为本金×{share:%}={expected} (funding share × principal)"
-            ))
+            problems.append(
+                FieldProblem(
+                    "amount",
+                    str(amount),
+                    f"央行资金应为本金×{share:%}={expected} (funding share × principal)",
+                )
+            )
         return amount, principal
     if amount is None:
         amount = principal
     if principal is None:
         principal = amount
     if amount is not None and principal is not None and principal < amount:
-        problems.append(FieldProblem("principal", str(principal), "贷款本金不得小于央行资金 (principal below amount)"))
+        problems.append(
+            FieldProblem("principal", str(principal), "贷款本金不得小于央行资金 (principal below amount)")
+        )
     return amount, principal
 
 
 def _rediscount(
-    request: BookingRequest, drawn_on: date, maturity_on: date | None, amount: Decimal | None,
-    principal: Decimal | None, values: dict[str, Any], problems: list[FieldProblem],
+    request: BookingRequest,
+    drawn_on: date,
+    maturity_on: date | None,
+    amount: Decimal | None,
+    principal: Decimal | None,
+    values: dict[str, Any],
+    problems: list[FieldProblem],
 ) -> tuple[Decimal | None, Decimal | None]:
     if _blank(request.bill_no):
         problems.append(FieldProblem("bill_no", "", "再贴现须填票据号码 (rediscount needs the bill number)"))
@@ -265,17 +311,22 @@ def _rediscount(
         else:
             values["bill_no"] = bill.number
             if bill.issued_on > drawn_on:
-                problems.append(FieldProblem(
-                    "bill_no", bill.number, f"出票日{bill.issued_on}晚于再贴现日 (issued after drawn_on)"
-                ))
+                problems.append(
+                    FieldProblem(
+                        "bill_no", bill.number, f"出票日{bill.issued_on}晚于再贴现日 (issued after drawn_on)"
+                    )
+                )
             if maturity_on is not None:
                 months = max_bill_term_months(bill.issued_on)
                 limit = add_months(bill.issued_on, months)
                 if maturity_on > limit:
-                    problems.append(FieldProblem(
-                        "maturity_on", maturity_on.isoformat(),
-                        f"票据期限超过{months}个月 (bill issued {bill.issued_on} may run to {limit} at most)",
-                    ))
+                    problems.append(
+                        FieldProblem(
+                            "maturity_on",
+                            maturity_on.isoformat(),
+                            f"票据期限超过{months}个月 (bill issued {bill.issued_on} may run to {limit} at most)",
+                        )
+                    )
     try:
         values["bill_range"] = parse_bill_range(request.bill_range)
     except ValueError as exc:
@@ -285,11 +336,16 @@ def _rediscount(
     if principal is None:
         principal = amount
     if amount is not None and principal is not None and amount != principal:
-        problems.append(FieldProblem("amount", str(amount), f"再贴现金额应等于票面金额{principal} (amount = face)"))
+        problems.append(
+            FieldProblem("amount", str(amount), f"再贴现金额应等于票面金额{principal} (amount = face)")
+        )
     units = range_units(values.get("bill_range") or "0")
     if units is not None and principal is not None and yuan_to_fen(principal) != units:
-        problems.append(FieldProblem(
-            "bill_range", str(request.bill_range),
-            f"子票区间{units}个单位(每单位0.01元)与票面{principal}元不符 (range must equal the face amount)",
-        ))
+        problems.append(
+            FieldProblem(
+                "bill_range",
+                str(request.bill_range),
+                f"子票区间{units}个单位(每单位0.01元)与票面{principal}元不符 (range must equal the face amount)",
+            )
+        )
     return amount, principal

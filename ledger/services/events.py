@@ -43,9 +43,9 @@ def _d(value: Any) -> date:
 
 def drawdown_state(conn: Connection, drawdown_id: int) -> DrawdownState:
     row = conn.execute(
-        select(Drawdown.id, Drawdown.tool_code, Drawdown.drawn_on, Drawdown.maturity_on, Drawdown.amount_fen).where(
-            Drawdown.id == drawdown_id
-        )
+        select(
+            Drawdown.id, Drawdown.tool_code, Drawdown.drawn_on, Drawdown.maturity_on, Drawdown.amount_fen
+        ).where(Drawdown.id == drawdown_id)
     ).first()
     if row is None:
         raise NotFound(f"drawdown {drawdown_id}: 无此笔 (no such drawdown)")
@@ -83,8 +83,14 @@ def reverse(conn: Connection, actor: str, drawdown_id: int, reason: str, on: dat
     closed = closed_months(conn)
     ensure_open(conn, state.drawn_on, "drawn_on of the reversed drawdown", closed)
     ensure_open(conn, day, "reversal date", closed)
-    row = {"drawdown_id": drawdown_id, "kind": "reversal", "event_on": day, "amount_fen": None,
-           "new_maturity_on": None, "reason": reason.strip()}
+    row = {
+        "drawdown_id": drawdown_id,
+        "kind": "reversal",
+        "event_on": day,
+        "amount_fen": None,
+        "new_maturity_on": None,
+        "reason": reason.strip(),
+    }
     return _write_event(conn, actor, "reverse", row)
 
 
@@ -114,15 +120,25 @@ def repay(
             raise ValidationError.single("amount", amount, str(exc)) from exc
         if fen <= 0 or fen > state.remaining_fen:
             raise ValidationError.single(
-                "amount", amount, f"收回金额应在0.01至{fen_to_yuan(state.remaining_fen)}之间 (at most what remains)"
+                "amount",
+                amount,
+                f"收回金额应在0.01至{fen_to_yuan(state.remaining_fen)}之间 (at most what remains)",
             )
     ensure_open(conn, day, "on")
-    row = {"drawdown_id": drawdown_id, "kind": "repayment", "event_on": day, "amount_fen": fen,
-           "new_maturity_on": None, "reason": (reason or "").strip()}
+    row = {
+        "drawdown_id": drawdown_id,
+        "kind": "repayment",
+        "event_on": day,
+        "amount_fen": fen,
+        "new_maturity_on": None,
+        "reason": (reason or "").strip(),
+    }
     return _write_event(conn, actor, "repay", row)
 
 
-def rollover(conn: Connection, config: Config, actor: str, drawdown_id: int, to: Any, reason: str = "") -> int:
+def rollover(
+    conn: Connection, config: Config, actor: str, drawdown_id: int, to: Any, reason: str = ""
+) -> int:
     """展期: a new maturity, at most one term further, as often as the tool allows (special tools: twice)."""
     try:
         new_maturity = parse_date(to)
@@ -137,13 +153,23 @@ def rollover(conn: Connection, config: Config, actor: str, drawdown_id: int, to:
             f"drawdown {drawdown_id}: {tool.name}至多展期{tool.max_rollovers}次,已展期{state.rollovers}次 (rollover limit)"
         )
     if new_maturity <= state.maturity_on:
-        raise ValidationError.single("to", new_maturity, f"展期后到期日须晚于{state.maturity_on} (must extend)")
+        raise ValidationError.single(
+            "to", new_maturity, f"展期后到期日须晚于{state.maturity_on} (must extend)"
+        )
     term = tool.max_term_months or 12
     if new_maturity > add_months(state.maturity_on, term):
-        raise ValidationError.single("to", new_maturity, f"每次展期不超过{term}个月 (each rollover at most one term)")
+        raise ValidationError.single(
+            "to", new_maturity, f"每次展期不超过{term}个月 (each rollover at most one term)"
+        )
     ensure_open(conn, state.maturity_on, "rollover date (current maturity)")
-    row = {"drawdown_id": drawdown_id, "kind": "rollover", "event_on": state.maturity_on, "amount_fen": None,
-           "new_maturity_on": new_maturity, "reason": (reason or "").strip()}
+    row = {
+        "drawdown_id": drawdown_id,
+        "kind": "rollover",
+        "event_on": state.maturity_on,
+        "amount_fen": None,
+        "new_maturity_on": new_maturity,
+        "reason": (reason or "").strip(),
+    }
     return _write_event(conn, actor, "rollover", row)
 
 

@@ -10,13 +10,28 @@ from sqlalchemy import Connection, insert, select, update
 
 from ledger.db.models import Enterprise, EnterpriseStatus, Institution
 from ledger.domain.dates import add_months
-from ledger.domain.enterprise import ALL_STATUSES, EnterpriseFacts, StatusEntry, normalise_size, normalise_status
+from ledger.domain.enterprise import (
+    ALL_STATUSES,
+    EnterpriseFacts,
+    StatusEntry,
+    normalise_size,
+    normalise_status,
+)
 from ledger.domain.errors import FieldProblem, NotFound, ValidationError
 from ledger.domain.industry import industry_problem, normalise_industry
 from ledger.domain.uscc import normalise_uscc, uscc_problem
 from ledger.services.audit import append_audit, begin_audit, reference_payload
 
-INSTITUTION_TYPES = ("国有大型商业银行", "股份制商业银行", "城市商业银行", "农村商业银行", "民营银行", "外资银行", "政策性银行", "其他")
+INSTITUTION_TYPES = (
+    "国有大型商业银行",
+    "股份制商业银行",
+    "城市商业银行",
+    "农村商业银行",
+    "民营银行",
+    "外资银行",
+    "政策性银行",
+    "其他",
+)
 
 
 @dataclass(frozen=True)
@@ -62,16 +77,22 @@ def add_institution(conn: Connection, actor: str, code: str, name: str, type_: s
     code, name = code.strip(), name.strip()
     problems = []
     if not code or len(code) > 40:
-        problems.append(FieldProblem("institution_code", code, "机构代码必填,至多40字符 (required, ≤ 40 characters)"))
+        problems.append(
+            FieldProblem("institution_code", code, "机构代码必填,至多40字符 (required, ≤ 40 characters)")
+        )
     if not name:
         problems.append(FieldProblem("institution_name", name, "机构名称必填 (required)"))
     if type_ and type_ not in INSTITUTION_TYPES:
-        problems.append(FieldProblem("institution_type", type_, f"机构类型应为 {'/'.join(INSTITUTION_TYPES)}"))
+        problems.append(
+            FieldProblem("institution_type", type_, f"机构类型应为 {'/'.join(INSTITUTION_TYPES)}")
+        )
     if problems:
         raise ValidationError(problems)
     if conn.execute(select(Institution.id).where(Institution.code == code)).first():
         raise ValidationError.single("institution_code", code, "机构代码已存在 (already registered)")
-    new_id = conn.execute(insert(Institution).values(code=code, name=name, type=type_)).inserted_primary_key[0]  # type: ignore[index]
+    new_id = conn.execute(insert(Institution).values(code=code, name=name, type=type_)).inserted_primary_key[
+        0
+    ]  # type: ignore[index]
     append_audit(conn, actor, "create", "institution", code, {"code": code, "name": name, "type": type_})
     return int(new_id)
 
@@ -93,7 +114,9 @@ def add_enterprise(conn: Connection, actor: str, data: EnterpriseInput) -> int:
     if find_enterprise(conn, clean.uscc) is not None:
         raise ValidationError.single("enterprise_uscc", clean.uscc, "企业已登记 (already registered)")
     new_id = conn.execute(
-        insert(Enterprise).values(uscc=clean.uscc, name=clean.name, industry_code=clean.industry_code, size=clean.size)
+        insert(Enterprise).values(
+            uscc=clean.uscc, name=clean.name, industry_code=clean.industry_code, size=clean.size
+        )
     ).inserted_primary_key[0]  # type: ignore[index]
     append_audit(conn, actor, "create", "enterprise", clean.uscc, reference_payload("enterprise", clean))
     return int(new_id)
@@ -109,7 +132,11 @@ def update_enterprise(conn: Connection, actor: str, data: EnterpriseInput) -> No
         .values(name=clean.name, industry_code=clean.industry_code, size=clean.size)
     )
     append_audit(
-        conn, actor, "update", "enterprise", clean.uscc,
+        conn,
+        actor,
+        "update",
+        "enterprise",
+        clean.uscc,
         {**reference_payload("enterprise", clean), "previous": reference_payload("enterprise", current)},
     )
 
@@ -121,7 +148,12 @@ def default_valid_to(status: str, valid_from: date) -> date | None:
 
 
 def add_status(
-    conn: Connection, actor: str, uscc: str, status: str, valid_from: date, valid_to: date | None = None,
+    conn: Connection,
+    actor: str,
+    uscc: str,
+    status: str,
+    valid_from: date,
+    valid_to: date | None = None,
     source: str = "",
 ) -> int:
     """A certificate or list membership with its validity; valid_to defaults from the status's usual term."""
@@ -133,8 +165,16 @@ def add_status(
     end = valid_to if valid_to is not None else default_valid_to(name, valid_from)
     if end is not None and end < valid_from:
         raise ValidationError.single("valid_to", end, "有效期止不得早于起 (valid_to before valid_from)")
-    row = {"enterprise_id": enterprise.id, "status": name, "valid_from": valid_from, "valid_to": end, "source": source}
-    audit = begin_audit(conn, actor, "add_status", "enterprise", enterprise.uscc, {**row, "uscc": enterprise.uscc})
+    row = {
+        "enterprise_id": enterprise.id,
+        "status": name,
+        "valid_from": valid_from,
+        "valid_to": end,
+        "source": source,
+    }
+    audit = begin_audit(
+        conn, actor, "add_status", "enterprise", enterprise.uscc, {**row, "uscc": enterprise.uscc}
+    )
     audit.digest.add("enterprise_status", row)
     new_id = conn.execute(insert(EnterpriseStatus).values(**row, audit_id=audit.id)).inserted_primary_key[0]  # type: ignore[index]
     audit.commit(conn)
@@ -148,7 +188,9 @@ def enterprise_facts(conn: Connection, enterprise: Enterprise) -> EnterpriseFact
         )
     ).all()
     return EnterpriseFacts(
-        enterprise.uscc, enterprise.industry_code, enterprise.size,
+        enterprise.uscc,
+        enterprise.industry_code,
+        enterprise.size,
         tuple(StatusEntry(r[0], _as_date(r[1]), _as_date(r[2]) if r[2] else None) for r in rows),
     )
 
@@ -163,8 +205,12 @@ def statuses_of(conn: Connection, enterprise_ids: Iterable[int]) -> dict[int, li
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for r in conn.execute(
-            select(EnterpriseStatus.enterprise_id, EnterpriseStatus.status, EnterpriseStatus.valid_from,
-                   EnterpriseStatus.valid_to).where(EnterpriseStatus.enterprise_id.in_(chunk))  # type: ignore[attr-defined]
+            select(
+                EnterpriseStatus.enterprise_id,
+                EnterpriseStatus.status,
+                EnterpriseStatus.valid_from,
+                EnterpriseStatus.valid_to,
+            ).where(EnterpriseStatus.enterprise_id.in_(chunk))  # type: ignore[attr-defined]
         ):
             out[r[0]].append(StatusEntry(r[1], _as_date(r[2]), _as_date(r[3]) if r[3] else None))
     return out

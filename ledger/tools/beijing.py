@@ -23,25 +23,48 @@ CULTURE = Eligibility(
     industry_prefixes=("R86", "R87", "R88", "R89", "R90", "C23", "I6572"),
     description="文化产业企业",
 )
-RURAL = Eligibility(statuses=("涉农企业",), industry_prefixes=("A", "C13", "C14"), description="乡村振兴与涉农主体")
+RURAL = Eligibility(
+    statuses=("涉农企业",), industry_prefixes=("A", "C13", "C14"), description="乡村振兴与涉农主体"
+)
 
 BEIJING_TOOLS: tuple[Tool, ...] = (
     Tool("JCT", "京创通", "rediscount", "北京", "科创企业票据", SCI_TECH, REDISCOUNT, max_term_months=None),
     Tool(
-        "JZT", "京制通", "rediscount", "北京", "制造业企业票据", MANUFACTURING, REDISCOUNT,
-        max_term_months=None, valid_from=date(2023, 1, 1),
+        "JZT",
+        "京制通",
+        "rediscount",
+        "北京",
+        "制造业企业票据",
+        MANUFACTURING,
+        REDISCOUNT,
+        max_term_months=None,
+        valid_from=date(2023, 1, 1),
     ),
     Tool("JLT", "京绿通", "rediscount", "北京", "绿色企业票据", GREEN, REDISCOUNT, max_term_months=None),
     Tool(
-        "JMT", "京民通", "rediscount", "北京", "民营和小微企业票据", PRIVATE_SMALL, REDISCOUNT,
-        max_term_months=None, inclusive_small_micro=True,
+        "JMT",
+        "京民通",
+        "rediscount",
+        "北京",
+        "民营和小微企业票据",
+        PRIVATE_SMALL,
+        REDISCOUNT,
+        max_term_months=None,
+        inclusive_small_micro=True,
     ),
     Tool("JCR", "京创融", "relending", "北京", "专精特新、科创企业贷款", SCI_TECH, SPECIAL, max_rollovers=2),
     Tool("JLR", "京绿融", "relending", "北京", "绿色低碳贷款", GREEN, SPECIAL, max_rollovers=2),
     Tool("JWR", "京文融", "relending", "北京", "文化产业贷款", CULTURE, SPECIAL, max_rollovers=2),
     Tool(
-        "JMR", "京民融", "relending", "北京", "民营和小微企业贷款", PRIVATE_SMALL, SPECIAL,
-        max_rollovers=2, inclusive_small_micro=True,
+        "JMR",
+        "京民融",
+        "relending",
+        "北京",
+        "民营和小微企业贷款",
+        PRIVATE_SMALL,
+        SPECIAL,
+        max_rollovers=2,
+        inclusive_small_micro=True,
     ),
     Tool("JNR", "京农融", "relending", "北京", "乡村振兴、涉农贷款", RURAL, SPECIAL, max_rollovers=2),
 )

@@ -36,8 +36,10 @@ class RateTable:
         tenors = {p.tenor_months for p in self.points}
         wanted = 0 if tenors == {0} else min((t for t in tenors if t >= tenor_months), default=max(tenors))
         for point in self.points:
-            if point.tenor_months == wanted and point.effective_on <= on and (
-                best is None or point.effective_on > best.effective_on
+            if (
+                point.tenor_months == wanted
+                and point.effective_on <= on
+                and (best is None or point.effective_on > best.effective_on)
             ):
                 best = point
         return best.rate if best else None
@@ -74,7 +76,9 @@ class Tool:
         return KIND_NAMES[self.kind]
 
     def available_on(self, on: date) -> bool:
-        return (self.valid_from is None or on >= self.valid_from) and (self.valid_to is None or on <= self.valid_to)
+        return (self.valid_from is None or on >= self.valid_from) and (
+            self.valid_to is None or on <= self.valid_to
+        )
 
     def configured(self, **changes: object) -> Tool:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -10,7 +10,9 @@ from ledger.tools.model import RatePoint, RateTable
 
 def _table(name: str, rows: list[tuple[str, dict[int, str]]]) -> RateTable:
     points = tuple(
-        RatePoint(date.fromisoformat(day), tenor, Decimal(rate)) for day, by_tenor in rows for tenor, rate in by_tenor.items()
+        RatePoint(date.fromisoformat(day), tenor, Decimal(rate))
+        for day, by_tenor in rows
+        for tenor, rate in by_tenor.items()
     )
     return RateTable(name, points)
 
