@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, insert, select
+from sqlmodel import col
 
 from ledger.config import Config
 from ledger.db.models import Drawdown, DrawdownEvent, ToolRecord
@@ -35,17 +36,21 @@ def ranges_overlap(a: str, b: str) -> bool:
 
 
 def not_reversed():  # type: ignore[no-untyped-def]
-    return ~exists().where(and_(DrawdownEvent.drawdown_id == Drawdown.id, DrawdownEvent.kind == "reversal"))
+    return ~exists().where(
+        and_(col(DrawdownEvent.drawdown_id) == col(Drawdown.id), col(DrawdownEvent.kind) == "reversal")
+    )
 
 
 def bill_conflict(conn: Connection, bill_no: str, bill_range: str) -> int | None:
     """The id of a live drawdown holding any part of this (sub-)bill, or None."""
     rows = conn.execute(
-        select(Drawdown.id, Drawdown.bill_range).where(Drawdown.bill_no == bill_no, not_reversed())
+        select(col(Drawdown.id), col(Drawdown.bill_range)).where(
+            col(Drawdown.bill_no) == bill_no, not_reversed()
+        )
     ).all()
     for other_id, other_range in rows:
         if ranges_overlap(bill_range, other_range or "0"):
-            return int(other_id)
+            return int(other_id or 0)
     return None
 
 
@@ -53,11 +58,11 @@ def ref_conflict(conn: Connection, institution_id: int, ext_ref: str) -> int | N
     if not ext_ref:
         return None
     row = conn.execute(
-        select(Drawdown.id).where(
-            Drawdown.institution_id == institution_id, Drawdown.ext_ref == ext_ref, not_reversed()
+        select(col(Drawdown.id)).where(
+            col(Drawdown.institution_id) == institution_id, col(Drawdown.ext_ref) == ext_ref, not_reversed()
         )
     ).first()
-    return int(row[0]) if row else None
+    return int(row[0] or 0) if row else None
 
 
 def prepare(conn: Connection, config: Config, request: BookingRequest) -> PreparedDrawdown:
@@ -136,13 +141,13 @@ def check_quota(conn: Connection, prepared: PreparedDrawdown) -> None:
     if quota is None:
         return
     code, year = prepared.tool.code, prepared.drawn_on.year
-    conn.execute(select(ToolRecord.code).where(ToolRecord.code == code).with_for_update())  # type: ignore[call-overload, arg-type]
+    conn.execute(select(col(ToolRecord.code)).where(col(ToolRecord.code) == code).with_for_update())  # type: ignore[call-overload, arg-type]
     used = int(
         conn.execute(
-            select(func.coalesce(func.sum(Drawdown.amount_fen), 0)).where(
-                Drawdown.tool_code == code,  # type: ignore[arg-type]
-                Drawdown.drawn_on >= date(year, 1, 1),  # type: ignore[arg-type]
-                Drawdown.drawn_on < date(year + 1, 1, 1),  # type: ignore[arg-type]
+            select(func.coalesce(func.sum(col(Drawdown.amount_fen)), 0)).where(
+                col(Drawdown.tool_code) == code,
+                col(Drawdown.drawn_on) >= date(year, 1, 1),
+                col(Drawdown.drawn_on) < date(year + 1, 1, 1),
                 not_reversed(),
             )
         ).scalar_one()
