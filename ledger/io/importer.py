@@ -1,0 +1,644 @@
+"""`ledger import drawdowns`: a bank's loan or bill list into the ledger, all or nothing, under one audit record.
+
+Every row goes through `prepare_drawdown`, the pure half of `ledger book`; the database half of booking
+(institution and enterprise exist, bill or sub-bill range not held by a live drawdown, reference not used, month
+open) is answered from data prefetched once per chunk of rows instead of a query per row, and the same checks catch
+duplicates within the file. Rows are written chunk by chunk inside one transaction, so memory does not grow with
+the file; at the end the transaction commits only if no row had a problem (and never for --dry-run).
+
+Duplicates already in the ledger make a re-import harmless: a row whose tool + bill number + range, or institution
++ reference, matches a live drawdown is skipped and counted. A row that matches a drawdown written earlier by this
+same import (recognised by the import's own audit id) is a duplicate within the file, and an error.
+
+Audit: drawdowns and the statuses the file declares go under the import's one record (their digest in it); new
+institutions and enterprises get the same 'create' records `ledger add-enterprise` writes, appended after it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from sqlalchemy import Connection, and_, insert, select
+from sqlalchemy import Table as SqlTable
+
+from ledger.config import Config
+from ledger.db.models import Drawdown, Enterprise, Institution
+from ledger.domain.dates import month_key, parse_date
+from ledger.domain.enterprise import EnterpriseFacts, StatusEntry, normalise_size, normalise_status
+from ledger.domain.errors import FieldProblem, ValidationError
+from ledger.domain.industry import normalise_industry
+from ledger.domain.uscc import normalise_uscc
+from ledger.facade import Ledger
+from ledger.io.bulkwrite import fast_insert, write_ledger_rows
+from ledger.io.columns import HeaderMap, map_header
+from ledger.io.readers import Table, open_table
+from ledger.services.audit import PendingAudit, append_many, begin_audit, reference_payload
+from ledger.services.booking import not_reversed, ranges_overlap
+from ledger.services.closing import closed_months
+from ledger.services.drawdown_rules import BookingRequest, prepare_drawdown
+from ledger.services.reference import EnterpriseInput, default_valid_to, statuses_of, validate_enterprise
+
+CHUNK = 5000
+IN_LIST = 500  # parameters per IN (...) query: well under SQLite's and psycopg's limits
+MAX_KEPT_ERRORS = 1000
+# Names prepare_drawdown and validate_enterprise use for fields, mapped to the file's column names.
+_FIELD_TO_COLUMN = {"ext_ref": "ref", "batch_ref": "batch_ref", "institution_type": "institution_code"}
+
+Progress = Callable[[int], None]
+_ENT = cast(SqlTable, Enterprise.__table__)  # type: ignore[attr-defined]
+_INST = cast(SqlTable, Institution.__table__)  # type: ignore[attr-defined]
+_DD = cast(SqlTable, Drawdown.__table__)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem of one data row (row 1 = the first row after the header)."""
+
+    row: int
+    column: str
+    value: str
+    rule: str
+
+    def __str__(self) -> str:
+        shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
+        return f"第{self.row}行 {self.column}={shown!r}: {self.rule}"
+
+
+@dataclass
+class ImportResult:
+    path: str
+    encoding: str
+    dry_run: bool
+    rows: int = 0
+    new: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)  # the first MAX_KEPT_ERRORS
+    error_count: int = 0
+    warnings: int = 0
+    new_institutions: int = 0
+    new_enterprises: int = 0
+    new_statuses: int = 0
+    ignored_columns: tuple[str, ...] = ()
+    audit_id: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    @property
+    def written(self) -> bool:
+        return self.ok and not self.dry_run
+
+
+@dataclass
+class _Firm:
+    """An enterprise as the import knows it: from the ledger (id set) or created by an earlier row (id None)."""
+
+    uscc: str
+    name: str
+    industry_code: str
+    size: str
+    statuses: list[StatusEntry]
+    id: int | None = None
+    _facts: EnterpriseFacts | None = None
+
+    def facts(self) -> EnterpriseFacts:
+        if self._facts is None:
+            self._facts = EnterpriseFacts(self.uscc, self.industry_code, self.size, tuple(self.statuses))
+        return self._facts
+
+    def add_status(self, entry: StatusEntry) -> None:
+        self.statuses.append(entry)
+        self._facts = None
+
+
+@dataclass
+class _Candidate:
+    row_no: int
+    raw: list[str]
+    values: dict[str, Any]
+    firm: _Firm
+
+
+class _Rejects:
+    """The rejects CSV: the user's own row, its row number and every problem, opened on the first rejected row."""
+
+    def __init__(self, path: str | Path | None, header: list[str]) -> None:
+        self.path, self.header = path, header
+        self._handle: TextIO | None = None
+        self._writer: Any = None
+
+    def write(self, row_no: int, raw: list[str], problems: list[RowError]) -> None:
+        if self.path is None:
+            return
+        if self._writer is None:
+            self._open()
+        text = "; ".join(f"{p.column}={p.value!r}: {p.rule}" for p in problems)
+        self._writer.writerow([*raw, row_no, text])
+
+    def _open(self) -> None:
+        assert self.path is not None
+        self._handle = Path(self.path).open("w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by close()
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow([*self.header, "行号 (row)", "错误 (errors)"])
+
+    def close(self) -> None:
+        if self.path is not None and self._writer is None:
+            self._open()  # a clean run leaves a header-only file, never a stale one from an earlier run
+        if self._handle is not None:
+            self._handle.close()
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_drawdowns(
+    ledger: Ledger,
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    rejects: str | Path | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Imports a CSV/XLSX drawdown file in one transaction. File-level problems (unreadable file, missing
+    columns) raise ValidationError/FileFormatError before anything is opened for writing; row problems are
+    collected in the result, which says whether anything was written."""
+    started = time.perf_counter()
+    table = open_table(path)
+    header_map, problems = map_header(table.header)
+    if problems:
+        _drain(table)
+        raise ValidationError(problems)
+    result = ImportResult(str(path), table.encoding, dry_run, ignored_columns=header_map.ignored)
+    rejects_file = _Rejects(rejects, table.header)
+    try:
+        with ledger.connect() as conn:
+            transaction = conn.begin()
+            try:
+                run = _ImportRun(conn, ledger.config, ledger.actor, header_map, result, rejects_file)
+                run.run(table, progress)
+                if result.ok:
+                    run.finish(path)
+                if result.ok and not dry_run:
+                    transaction.commit()
+                else:
+                    transaction.rollback()
+                    result.audit_id = None
+            except BaseException:
+                transaction.rollback()
+                raise
+    finally:
+        rejects_file.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _drain(table: Table) -> None:
+    for _ in table.rows:  # closes the file handle / workbook
+        break
+    close = getattr(table.rows, "close", None)
+    if close is not None:
+        close()
+
+
+class _ImportRun:
+    def __init__(
+        self,
+        conn: Connection,
+        config: Config,
+        actor: str,
+        header: HeaderMap,
+        result: ImportResult,
+        rejects: _Rejects,
+    ) -> None:
+        self.conn, self.config, self.actor, self.header = conn, config, actor, header
+        self.result, self.rejects = result, rejects
+        self.audit: PendingAudit = begin_audit(conn, actor, "import", "drawdown", Path(result.path).name)
+        self.institutions: dict[str, int] = {
+            r[0]: r[1] for r in conn.execute(select(_INST.c.code, _INST.c.id))
+        }
+        self.firms: dict[str, _Firm] = {}
+        self.closed = closed_months(conn)
+        self.new_institutions: list[dict[str, str]] = []
+        self.new_firms: list[_Firm] = []
+        self.columns = list(header.index.items())
+
+    # -- driving ---------------------------------------------------------------------------------------------------
+    def run(self, table: Table, progress: Progress | None) -> None:
+        chunk: list[tuple[int, list[str]]] = []
+        for row_no, raw in enumerate(table.rows, start=1):
+            chunk.append((row_no, raw))
+            if len(chunk) >= CHUNK:
+                self.process(chunk)
+                chunk = []
+                if progress is not None:
+                    progress(row_no)
+        if chunk:
+            self.process(chunk)
+        if progress is not None:
+            progress(self.result.rows)
+
+    def finish(self, path: str | Path) -> None:
+        """Appends the import's audit record (only if rows went under it: a re-import that skips every row leaves
+        the ledger exactly as it was), then the 'create' records of the reference rows it added."""
+        r = self.result
+        if self.audit.digest.count:
+            self.audit.payload = {
+                "file": Path(r.path).name,
+                "sha256": file_sha256(path),
+                "rows": r.rows,
+                "new": r.new,
+                "skipped": r.skipped,
+                "new_institutions": r.new_institutions,
+                "new_enterprises": r.new_enterprises,
+                "new_statuses": r.new_statuses,
+            }
+            r.audit_id = self.audit.commit(self.conn)
+        records: list[tuple[str, str, str, dict[str, Any]]] = [
+            ("create", "institution", i["code"], i) for i in self.new_institutions
+        ]
+        records += [
+            ("create", "enterprise", f.uscc, reference_payload("enterprise", f)) for f in self.new_firms
+        ]
+        append_many(self.conn, self.actor, records)
+
+    # -- one chunk -------------------------------------------------------------------------------------------------
+    def process(self, chunk: list[tuple[int, list[str]]]) -> None:
+        self.result.rows += len(chunk)
+        records = [(row_no, raw, {name: raw[i] for name, i in self.columns}) for row_no, raw in chunk]
+        self._load_firms({normalise_uscc(f.get("enterprise_uscc", "")) for _, _, f in records})
+        statuses: list[tuple[_Firm, StatusEntry]] = []
+        firms_before = len(self.new_firms)
+        candidates: list[_Candidate] = []
+        for row_no, raw, fields in records:
+            problems: list[FieldProblem] = []
+            institution_id = self._institution(fields, problems)
+            firm = self._firm(fields, problems)
+            drawn_on = _try_date(fields.get("drawn_on", ""))
+            if firm is not None and drawn_on is not None:
+                self._declared_statuses(
+                    firm, fields.get("enterprise_statuses", ""), drawn_on, problems, statuses
+                )
+            request = BookingRequest(
+                tool=fields.get("tool", ""),
+                institution_code=fields.get("institution_code", ""),
+                enterprise_uscc=fields.get("enterprise_uscc", ""),
+                drawn_on=fields.get("drawn_on", ""),
+                maturity_on=fields.get("maturity_on", ""),
+                amount=fields.get("amount"),
+                principal=fields.get("principal"),
+                cb_rate=fields.get("cb_rate"),
+                lend_rate=fields.get("lend_rate"),
+                bill_no=fields.get("bill_no") or None,
+                bill_range=fields.get("bill_range") or None,
+                batch_ref=fields.get("batch_ref", ""),
+                ext_ref=fields.get("ref", ""),
+            )
+            try:
+                prepared = prepare_drawdown(
+                    request, self.config.catalogue, firm.facts() if firm else None, self.config.key_areas
+                )
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+                prepared = None
+            if problems or prepared is None or firm is None or institution_id is None:
+                self._reject(row_no, raw, problems)
+                continue
+            self.result.warnings += len(prepared.warnings)
+            values = dict(prepared.values)
+            values["institution_id"] = institution_id
+            candidates.append(_Candidate(row_no, raw, values, firm))
+        to_write = self._check_ledger(candidates)
+        self._write(self.new_firms[firms_before:], statuses, to_write)
+
+    def _check_ledger(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        """Double booking, reference reuse and closed months, against the ledger and within the file."""
+        bills = self._live_bills({c.values["bill_no"] for c in candidates if c.values["bill_no"]})
+        refs = self._live_refs({c.values["ext_ref"] for c in candidates if c.values["ext_ref"]})
+        ours = self.audit.id
+        chunk_bills: dict[str, list[tuple[str, int]]] = {}
+        chunk_refs: dict[tuple[int, str], int] = {}
+        to_write: list[_Candidate] = []
+        for c in candidates:
+            v = c.values
+            problems: list[FieldProblem] = []
+            skip = False
+            bill_no, bill_range, ref = v["bill_no"], v["bill_range"], v["ext_ref"]
+            shown_bill = f"{bill_no} {bill_range}" if bill_no else ""
+            if bill_no:
+                for other_id, tool_code, other_range, audit_id in bills.get(bill_no, ()):
+                    if not ranges_overlap(bill_range, other_range or "0"):
+                        continue
+                    if audit_id == ours:
+                        problems.append(
+                            FieldProblem(
+                                "bill_no", shown_bill, "票据在本文件中重复 (bill twice in this file)"
+                            )
+                        )
+                    elif tool_code == v["tool_code"] and (other_range or "0") == bill_range:
+                        skip = True
+                    else:
+                        problems.append(
+                            FieldProblem(
+                                "bill_no", shown_bill, f"票据已登记于第{other_id}笔 (bill already booked)"
+                            )
+                        )
+                for other_range, other_row in chunk_bills.get(bill_no, ()):
+                    if ranges_overlap(bill_range, other_range):
+                        problems.append(
+                            FieldProblem(
+                                "bill_no",
+                                shown_bill,
+                                f"票据与本文件第{other_row}行重复 (bill twice in this file)",
+                            )
+                        )
+            key = (v["institution_id"], ref)
+            if ref:
+                found = refs.get(key)
+                if found is not None and found[1] == ours:
+                    problems.append(
+                        FieldProblem("ext_ref", ref, "业务编号在本文件中重复 (reference twice in this file)")
+                    )
+                elif found is not None:
+                    skip = True
+                if key in chunk_refs:
+                    problems.append(
+                        FieldProblem(
+                            "ext_ref",
+                            ref,
+                            f"业务编号与本文件第{chunk_refs[key]}行重复 (reference twice in this file)",
+                        )
+                    )
+            if skip and not problems:
+                self.result.skipped += 1
+                continue
+            if month_key(v["drawn_on"]) in self.closed:
+                problems.append(
+                    FieldProblem(
+                        "drawn_on",
+                        v["drawn_on"].isoformat(),
+                        f"{month_key(v['drawn_on'])} 已月结,不得登记 (month is closed)",
+                    )
+                )
+            if problems:
+                self._reject(c.row_no, c.raw, problems)
+                continue
+            if bill_no:
+                chunk_bills.setdefault(bill_no, []).append((bill_range, c.row_no))
+            if ref:
+                chunk_refs[key] = c.row_no
+            to_write.append(c)
+        return to_write
+
+    def _write(
+        self, firms: list[_Firm], statuses: list[tuple[_Firm, StatusEntry]], rows: list[_Candidate]
+    ) -> None:
+        if firms:
+            fast_insert(
+                self.conn,
+                "enterprise",
+                ("uscc", "name", "industry_code", "size"),
+                [(f.uscc, f.name, f.industry_code, f.size) for f in firms],
+            )
+            by_uscc = {f.uscc: f for f in firms}
+            for part in _parts(list(by_uscc)):
+                for uscc, new_id in self.conn.execute(
+                    select(_ENT.c.uscc, _ENT.c.id).where(_ENT.c.uscc.in_(part))
+                ):
+                    by_uscc[uscc].id = new_id
+            self.result.new_enterprises += len(firms)
+        if statuses:
+            source = f"导入 {Path(self.result.path).name}"
+            self.result.new_statuses += write_ledger_rows(
+                self.conn,
+                self.audit,
+                "enterprise_status",
+                [
+                    {
+                        "enterprise_id": f.id,
+                        "status": s.status,
+                        "valid_from": s.valid_from,
+                        "valid_to": s.valid_to,
+                        "source": source,
+                    }
+                    for f, s in statuses
+                ],
+            )
+        if rows:
+            for c in rows:
+                c.values["enterprise_id"] = c.firm.id
+            self.result.new += write_ledger_rows(self.conn, self.audit, "drawdown", [c.values for c in rows])
+
+    # -- reference data ----------------------------------------------------------------------------------------
+    def _institution(self, fields: dict[str, str], problems: list[FieldProblem]) -> int | None:
+        code = fields.get("institution_code", "").strip()
+        if code in self.institutions:
+            return self.institutions[code]
+        name = fields.get("institution_name", "").strip()
+        if not code:
+            problems.append(FieldProblem("institution_code", "", "机构代码必填 (required)"))
+        elif len(code) > 40:
+            problems.append(
+                FieldProblem("institution_code", code, "机构代码至多40字符 (at most 40 characters)")
+            )
+        elif not name:
+            problems.append(
+                FieldProblem(
+                    "institution_code",
+                    code,
+                    "未登记的机构,须填写机构名称以新增 (unknown institution: give institution_name)",
+                )
+            )
+        else:
+            new_id = fast_insert_returning_id(self.conn, code, name)
+            self.institutions[code] = new_id
+            self.new_institutions.append({"code": code, "name": name, "type": ""})
+            self.result.new_institutions += 1
+            return new_id
+        return None
+
+    def _load_firms(self, usccs: set[str]) -> None:
+        missing = [u for u in usccs if u and u not in self.firms]
+        for part in _parts(missing):
+            rows = self.conn.execute(
+                select(
+                    _ENT.c.id,
+                    _ENT.c.uscc,
+                    _ENT.c.name,
+                    _ENT.c.industry_code,
+                    _ENT.c.size,
+                ).where(_ENT.c.uscc.in_(part))
+            ).all()
+            statuses = statuses_of(self.conn, [r[0] for r in rows])
+            for r in rows:
+                self.firms[r[1]] = _Firm(r[1], r[2], r[3], r[4], list(statuses[r[0]]), id=r[0])
+
+    def _firm(self, fields: dict[str, str], problems: list[FieldProblem]) -> _Firm | None:
+        raw_uscc = fields.get("enterprise_uscc", "")
+        firm = self.firms.get(normalise_uscc(raw_uscc))
+        name = fields.get("enterprise_name", "").strip()
+        industry = fields.get("industry_code", "").strip()
+        size = fields.get("enterprise_size", "").strip()
+        if firm is None:
+            try:
+                clean = validate_enterprise(EnterpriseInput(raw_uscc, name, industry, size))
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+                return None
+            firm = _Firm(clean.uscc, clean.name, clean.industry_code, clean.size, [])
+            self.firms[clean.uscc] = firm
+            self.new_firms.append(firm)
+            return firm
+        known = "已登记" if firm.id is not None else "本文件前面的行"
+        if name and name != firm.name:
+            problems.append(
+                FieldProblem("enterprise_name", name, f"与{known}的企业名称「{firm.name}」不一致 (differs)")
+            )
+        if industry and normalise_industry(industry) != firm.industry_code:
+            problems.append(
+                FieldProblem(
+                    "industry_code", industry, f"与{known}的行业代码{firm.industry_code}不一致 (differs)"
+                )
+            )
+        if size:
+            try:
+                given = normalise_size(size)
+            except ValueError as exc:
+                problems.append(FieldProblem("enterprise_size", size, str(exc)))
+            else:
+                if given != firm.size:
+                    problems.append(
+                        FieldProblem(
+                            "enterprise_size", size, f"与{known}的企业规模{firm.size}不一致 (differs)"
+                        )
+                    )
+        return firm
+
+    def _declared_statuses(
+        self,
+        firm: _Firm,
+        text: str,
+        drawn_on: date,
+        problems: list[FieldProblem],
+        out: list[tuple[_Firm, StatusEntry]],
+    ) -> None:
+        """Statuses the row declares hold on drawn_on. `名称(起~止)` gives the validity exactly (the export writes
+        it so, which makes export → import reproduce every key-area decision); a bare name is taken as valid from
+        drawn_on for the status's usual term. One not yet held is added so the row's key-area decision sees it."""
+        for part in text.replace("；", ";").split(";"):
+            if not part.strip():
+                continue
+            try:
+                entry = parse_status_token(part, drawn_on)
+            except ValueError as exc:
+                problems.append(FieldProblem("enterprise_statuses", part.strip(), str(exc)))
+                continue
+            if entry is None:  # a bare name: nothing to add if already held on the day
+                name = normalise_status(part)
+                if any(s.status == name and s.valid_on(drawn_on) for s in firm.statuses):
+                    continue
+                entry = StatusEntry(name, drawn_on, default_valid_to(name, drawn_on))
+            elif any(s == entry for s in firm.statuses):
+                continue
+            firm.add_status(entry)
+            out.append((firm, entry))
+
+    # -- prefetch ----------------------------------------------------------------------------------------------
+    def _live_bills(self, bill_nos: set[str]) -> dict[str, list[tuple[int, str, str | None, int]]]:
+        found: dict[str, list[tuple[int, str, str | None, int]]] = {}
+        for part in _parts(sorted(bill_nos)):
+            for row in self.conn.execute(
+                select(
+                    _DD.c.id,
+                    _DD.c.bill_no,
+                    _DD.c.tool_code,
+                    _DD.c.bill_range,
+                    _DD.c.audit_id,
+                ).where(_DD.c.bill_no.in_(part), not_reversed())
+            ):
+                found.setdefault(row[1], []).append((row[0], row[2], row[3], row[4]))
+        return found
+
+    def _live_refs(self, refs: set[str]) -> dict[tuple[int, str], tuple[int, int]]:
+        found: dict[tuple[int, str], tuple[int, int]] = {}
+        for part in _parts(sorted(refs)):
+            for row in self.conn.execute(
+                select(_DD.c.id, _DD.c.institution_id, _DD.c.ext_ref, _DD.c.audit_id).where(
+                    and_(_DD.c.ext_ref.in_(part), not_reversed())
+                )
+            ):
+                found[(row[1], row[2])] = (row[0], row[3])
+        return found
+
+    def _reject(self, row_no: int, raw: list[str], problems: list[FieldProblem]) -> None:
+        errors = [
+            RowError(row_no, _FIELD_TO_COLUMN.get(p.field, p.field), p.value, p.rule)
+            for p in (problems or [FieldProblem("", "", "无法处理的行 (row could not be processed)")])
+        ]
+        self.result.rejected += 1
+        self.result.error_count += len(errors)
+        room = MAX_KEPT_ERRORS - len(self.result.errors)
+        if room > 0:
+            self.result.errors.extend(errors[:room])
+        self.rejects.write(row_no, raw, errors)
+
+
+def fast_insert_returning_id(conn: Connection, code: str, name: str) -> int:
+    """A new bank met in the file: one row, its id needed at once (rare, so a plain insert)."""
+    key = conn.execute(insert(Institution).values(code=code, name=name, type="")).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+_STATUS_TOKEN = re.compile(
+    r"^(.+?)\s*[（(]\s*([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})\s*[~～至]\s*([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})?\s*[)）]$"
+)
+
+
+def format_status(entry: StatusEntry) -> str:
+    """The export's form of a status: name(valid_from~valid_to), open-ended as name(valid_from~)."""
+    end = entry.valid_to.isoformat() if entry.valid_to else ""
+    return f"{entry.status}({entry.valid_from.isoformat()}~{end})"
+
+
+def parse_status_token(token: str, drawn_on: date) -> StatusEntry | None:
+    """`名称(起~止)` → that entry, which must hold on drawn_on; a bare name → None (caller applies the default);
+    raises ValueError for an unknown name or a validity that does not cover drawn_on."""
+    m = _STATUS_TOKEN.match(token.strip())
+    if m is None:
+        normalise_status(token)
+        return None
+    name = normalise_status(m.group(1))
+    start = parse_date(m.group(2))
+    end = parse_date(m.group(3)) if m.group(3) else None
+    entry = StatusEntry(name, start, end)
+    if not entry.valid_on(drawn_on):
+        raise ValueError(f"资质有效期{start}~{end or ''}不含发放日{drawn_on} (status not valid on drawn_on)")
+    return entry
+
+
+def _try_date(text: str) -> date | None:
+    try:
+        return parse_date(text) if text else None
+    except ValueError:
+        return None
+
+
+def _parts(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), IN_LIST):
+        yield items[start : start + IN_LIST]
