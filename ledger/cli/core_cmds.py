@@ -13,6 +13,7 @@ from ledger.cli.common import CommandFailed, add_json_flag, jsonable, open_ledge
 from ledger.domain.dates import parse_date
 from ledger.domain.errors import ValidationError
 from ledger.domain.money import fen_to_yuan, format_yuan
+from ledger.services.approval import Queued
 from ledger.services.drawdown_rules import BookingRequest
 
 
@@ -237,8 +238,13 @@ def cmd_book(args: argparse.Namespace) -> int:
     booked = ledger.book(request)
     for warning in booked.warnings:
         print(f"提示 (note): {warning}", file=sys.stderr)
-    if getattr(booked, "pending", False):
-        print(f"待复核 (pending approval): {booked.id}")
+    if isinstance(booked, Queued):
+        limit = format_yuan(fen_to_yuan(booked.limit_fen))
+        print(
+            f"超过授权限额{limit}元,已提交复核 (above the authority limit: pending approval #{booked.pending_id})",
+            file=sys.stderr,
+        )
+        print(f"pending:{booked.pending_id}")
         return 0
     if args.json:
         print(

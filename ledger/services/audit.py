@@ -13,9 +13,10 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, func, insert, select, text
+from sqlmodel import col
 
 from ledger.db.models import AuditLog, Enterprise, Institution
 from ledger.services.canonical import LEDGER_COLUMNS, RowsDigest, canonical_json, normalise
@@ -102,8 +103,10 @@ def begin_audit(
     """Reserves the next id of the chain. Appends are serialised (advisory lock on PostgreSQL; SQLite's writer lock)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    last = conn.execute(select(AuditLog.id, AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
-    last_id, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
+    last = conn.execute(
+        select(col(AuditLog.id), col(AuditLog.hash)).order_by(col(AuditLog.id).desc()).limit(1)
+    ).first()
+    last_id, prev_hash = (cast(int, last[0]), str(last[1])) if last else (0, GENESIS)
     return PendingAudit(last_id + 1, prev_hash, actor, action, entity, str(entity_id), dict(payload or {}))
 
 
@@ -185,7 +188,7 @@ def verify(conn: Connection) -> VerifyResult:
     latest_reference: dict[tuple[str, str], str] = {}
     prev_hash, expected_id, records, rows = GENESIS, 1, 0, 0
     audit_rows = conn.execution_options(stream_results=True, yield_per=5000).execute(
-        select(AuditLog).order_by(AuditLog.id)
+        select(AuditLog).order_by(col(AuditLog.id))
     )
     for rec in audit_rows.mappings():
         fields = dict(rec)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlmodel import col
 
 from ledger.db.models import ToolRate, ToolRecord
 from ledger.domain.money import rate_to_ppm, yuan_to_fen
@@ -52,7 +53,7 @@ def sync_catalogue(conn: Connection, catalogue: Catalogue, actor: str) -> list[s
         current = existing.get(tool.code)
         have_rates = {
             (r.tool_code, r.effective_on, r.tenor_months, r.rate_ppm)
-            for r in conn.execute(select(ToolRate).where(ToolRate.tool_code == tool.code))
+            for r in conn.execute(select(ToolRate).where(col(ToolRate.tool_code) == tool.code))
         }
         want_rates = rate_rows(tool)
         if current is not None and _same(current, row) and _rate_text(have_rates) == _rate_text(want_rates):
@@ -60,8 +61,8 @@ def sync_catalogue(conn: Connection, catalogue: Catalogue, actor: str) -> list[s
         if current is None:
             conn.execute(insert(ToolRecord).values(**row))
         else:
-            conn.execute(update(ToolRecord).where(ToolRecord.code == tool.code).values(**row))
-        conn.execute(delete(ToolRate).where(ToolRate.tool_code == tool.code))  # type: ignore[arg-type]
+            conn.execute(update(ToolRecord).where(col(ToolRecord.code) == tool.code).values(**row))
+        conn.execute(delete(ToolRate).where(col(ToolRate.tool_code) == tool.code))
         for code, effective_on, tenor, ppm in sorted(want_rates):
             conn.execute(
                 insert(ToolRate).values(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import Connection, insert, select
+from sqlmodel import col
 
 from ledger.db.models import MonthClose
 from ledger.domain.dates import month_key, parse_month
@@ -13,7 +14,7 @@ from ledger.services.audit import begin_audit
 
 
 def closed_months(conn: Connection) -> set[str]:
-    return {r[0] for r in conn.execute(select(MonthClose.month))}
+    return {r[0] for r in conn.execute(select(col(MonthClose.month)))}
 
 
 def ensure_open(conn: Connection, day: date, what: str, closed: set[str] | None = None) -> None:

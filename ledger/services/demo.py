@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, insert, select
+from sqlmodel import col
 
 from ledger.config import Config
 from ledger.db.models import Drawdown, Enterprise, Institution
@@ -207,7 +208,7 @@ def _firm_statuses(rng: random.Random, industry: str, size: str, first_year: int
 def _create_reference(
     conn: Connection, config: Config, actor: str, rng: random.Random, firms: int, first_year: int
 ) -> tuple[list[tuple[int, str]], list[_Firm]]:
-    existing_banks = {r[0]: r[1] for r in conn.execute(select(Institution.code, Institution.id))}
+    existing_banks = {r[0]: r[1] for r in conn.execute(select(col(Institution.code), col(Institution.id)))}
     new_banks = [b for b in BANKS if b[0] not in existing_banks]
     if new_banks:
         conn.execute(insert(Institution), [{"code": c, "name": n, "type": t} for c, n, t, _ in new_banks])
@@ -216,10 +217,10 @@ def _create_reference(
             actor,
             [("create", "institution", c, {"code": c, "name": n, "type": t}) for c, n, t, _ in new_banks],
         )
-    ids = {r[0]: r[1] for r in conn.execute(select(Institution.code, Institution.id))}
-    banks = [(ids[c], bill_bank) for c, _n, _t, bill_bank in BANKS]
+    ids = {r[0]: r[1] for r in conn.execute(select(col(Institution.code), col(Institution.id)))}
+    banks = [(cast(int, ids[c]), bill_bank) for c, _n, _t, bill_bank in BANKS]
 
-    taken = {r[0] for r in conn.execute(select(Enterprise.uscc))}
+    taken = {r[0] for r in conn.execute(select(col(Enterprise.uscc)))}
     industries = [(code, weight) for code, weight, _ in INDUSTRIES]
     words = {code: word for code, _, word in INDUSTRIES}
     inputs: list[EnterpriseInput] = []
@@ -250,7 +251,7 @@ def _create_reference(
     append_many(
         conn, actor, [("create", "enterprise", e.uscc, reference_payload("enterprise", e)) for e in inputs]
     )
-    id_of = {r[0]: r[1] for r in conn.execute(select(Enterprise.uscc, Enterprise.id))}
+    id_of = {r[0]: r[1] for r in conn.execute(select(col(Enterprise.uscc), col(Enterprise.id)))}
     audit = begin_audit(conn, actor, "demo_statuses", "enterprise_status", "", {"enterprises": len(inputs)})
     insert_statuses(
         conn,
@@ -269,7 +270,7 @@ def _create_reference(
     )
     audit.commit(conn)
     firms_out = [
-        _Firm(id_of[e.uscc], EnterpriseFacts(e.uscc, e.industry_code, e.size, tuple(entries)))
+        _Firm(cast(int, id_of[e.uscc]), EnterpriseFacts(e.uscc, e.industry_code, e.size, tuple(entries)))
         for e, entries in zip(inputs, statuses, strict=True)
     ]
     return banks, firms_out
@@ -445,17 +446,21 @@ def load_demo(
         "",
         {"drawdowns": drawdowns, "year": last_year, "years": years, "seed": seed},
     )
-    first_id = conn.execute(select(Drawdown.id).order_by(Drawdown.id.desc()).limit(1)).scalar() or 0  # type: ignore[union-attr]
+    first_id = conn.execute(select(col(Drawdown.id)).order_by(col(Drawdown.id).desc()).limit(1)).scalar() or 0
     insert_drawdowns(conn, audit, _drawdowns(rng, config, banks, firms, drawdowns, first, last, stats))
     audit.commit(conn)
     rows = [
-        (r[0], r[1], _as_date(r[2]), _as_date(r[3]), int(r[4]))
+        (cast(int, r[0]), str(r[1]), _as_date(r[2]), _as_date(r[3]), int(r[4]))
         for r in conn.execute(
             select(
-                Drawdown.id, Drawdown.tool_code, Drawdown.drawn_on, Drawdown.maturity_on, Drawdown.amount_fen
+                col(Drawdown.id),
+                col(Drawdown.tool_code),
+                col(Drawdown.drawn_on),
+                col(Drawdown.maturity_on),
+                col(Drawdown.amount_fen),
             )
-            .where(Drawdown.id > first_id, Drawdown.audit_id == audit.id)
-            .order_by(Drawdown.id)  # type: ignore[arg-type]
+            .where(col(Drawdown.id) > first_id, col(Drawdown.audit_id) == audit.id)
+            .order_by(col(Drawdown.id))
         )
     ]
     history = begin_audit(conn, actor, "demo_events", "drawdown_event", "", {"seed": seed})

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
+from sqlmodel import col
 
 from ledger.config import Config
 from ledger.db.models import Drawdown, DrawdownEvent
@@ -44,16 +45,20 @@ def _d(value: Any) -> date:
 def drawdown_state(conn: Connection, drawdown_id: int) -> DrawdownState:
     row = conn.execute(
         select(
-            Drawdown.id, Drawdown.tool_code, Drawdown.drawn_on, Drawdown.maturity_on, Drawdown.amount_fen
-        ).where(Drawdown.id == drawdown_id)
+            col(Drawdown.id),
+            col(Drawdown.tool_code),
+            col(Drawdown.drawn_on),
+            col(Drawdown.maturity_on),
+            col(Drawdown.amount_fen),
+        ).where(col(Drawdown.id) == drawdown_id)
     ).first()
     if row is None:
         raise NotFound(f"drawdown {drawdown_id}: 无此笔 (no such drawdown)")
     maturity, repaid, reversed_, rollovers = _d(row[3]), 0, False, 0
     for kind, amount, new_maturity in conn.execute(
-        select(DrawdownEvent.kind, DrawdownEvent.amount_fen, DrawdownEvent.new_maturity_on)
-        .where(DrawdownEvent.drawdown_id == drawdown_id)
-        .order_by(DrawdownEvent.id)  # type: ignore[arg-type]
+        select(col(DrawdownEvent.kind), col(DrawdownEvent.amount_fen), col(DrawdownEvent.new_maturity_on))
+        .where(col(DrawdownEvent.drawdown_id) == drawdown_id)
+        .order_by(col(DrawdownEvent.id))
     ):
         if kind == "reversal":
             reversed_ = True
@@ -61,7 +66,9 @@ def drawdown_state(conn: Connection, drawdown_id: int) -> DrawdownState:
             repaid += int(amount or 0)
         elif kind == "rollover" and new_maturity is not None:
             maturity, rollovers = _d(new_maturity), rollovers + 1
-    return DrawdownState(row[0], row[1], _d(row[2]), maturity, int(row[4]), repaid, reversed_, rollovers)
+    return DrawdownState(
+        drawdown_id, str(row[1]), _d(row[2]), maturity, int(row[4]), repaid, reversed_, rollovers
+    )
 
 
 def _write_event(conn: Connection, actor: str, action: str, row: dict[str, Any]) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, insert, select, update
+from sqlmodel import col
 
 from ledger.db.models import Enterprise, EnterpriseStatus, Institution
 from ledger.domain.dates import add_months
@@ -67,7 +68,7 @@ def validate_enterprise(data: EnterpriseInput) -> EnterpriseInput:
 
 
 def get_institution(conn: Connection, code: str) -> Institution:
-    row = conn.execute(select(Institution).where(Institution.code == code.strip())).first()
+    row = conn.execute(select(Institution).where(col(Institution.code) == code.strip())).first()
     if row is None:
         raise NotFound(f"institution_code={code!r}: 未登记的机构 (unknown institution; add it first)")
     return Institution(**row._mapping)
@@ -88,7 +89,7 @@ def add_institution(conn: Connection, actor: str, code: str, name: str, type_: s
         )
     if problems:
         raise ValidationError(problems)
-    if conn.execute(select(Institution.id).where(Institution.code == code)).first():
+    if conn.execute(select(col(Institution.id)).where(col(Institution.code) == code)).first():
         raise ValidationError.single("institution_code", code, "机构代码已存在 (already registered)")
     new_id = conn.execute(insert(Institution).values(code=code, name=name, type=type_)).inserted_primary_key[
         0
@@ -98,7 +99,7 @@ def add_institution(conn: Connection, actor: str, code: str, name: str, type_: s
 
 
 def find_enterprise(conn: Connection, uscc: str) -> Enterprise | None:
-    row = conn.execute(select(Enterprise).where(Enterprise.uscc == normalise_uscc(uscc))).first()
+    row = conn.execute(select(Enterprise).where(col(Enterprise.uscc) == normalise_uscc(uscc))).first()
     return Enterprise(**row._mapping) if row else None
 
 
@@ -128,7 +129,7 @@ def update_enterprise(conn: Connection, actor: str, data: EnterpriseInput) -> No
     current = get_enterprise(conn, clean.uscc)
     conn.execute(
         update(Enterprise)
-        .where(Enterprise.id == current.id)
+        .where(col(Enterprise.id) == current.id)
         .values(name=clean.name, industry_code=clean.industry_code, size=clean.size)
     )
     append_audit(
@@ -183,9 +184,9 @@ def add_status(
 
 def enterprise_facts(conn: Connection, enterprise: Enterprise) -> EnterpriseFacts:
     rows = conn.execute(
-        select(EnterpriseStatus.status, EnterpriseStatus.valid_from, EnterpriseStatus.valid_to).where(
-            EnterpriseStatus.enterprise_id == enterprise.id
-        )
+        select(
+            col(EnterpriseStatus.status), col(EnterpriseStatus.valid_from), col(EnterpriseStatus.valid_to)
+        ).where(col(EnterpriseStatus.enterprise_id) == enterprise.id)
     ).all()
     return EnterpriseFacts(
         enterprise.uscc,
@@ -206,11 +207,11 @@ def statuses_of(conn: Connection, enterprise_ids: Iterable[int]) -> dict[int, li
         chunk = ids[start : start + 500]
         for r in conn.execute(
             select(
-                EnterpriseStatus.enterprise_id,
-                EnterpriseStatus.status,
-                EnterpriseStatus.valid_from,
-                EnterpriseStatus.valid_to,
-            ).where(EnterpriseStatus.enterprise_id.in_(chunk))  # type: ignore[attr-defined]
+                col(EnterpriseStatus.enterprise_id),
+                col(EnterpriseStatus.status),
+                col(EnterpriseStatus.valid_from),
+                col(EnterpriseStatus.valid_to),
+            ).where(col(EnterpriseStatus.enterprise_id).in_(chunk))
         ):
             out[r[0]].append(StatusEntry(r[1], _as_date(r[2]), _as_date(r[3]) if r[3] else None))
     return out
