@@ -1,9 +1,82 @@
-"""Command group placeholder: filled by the issue that owns it."""
+"""`ledger report monthly` (month-end PDF reports) and `ledger report verify FILE` (is this the registered copy?)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from ledger.cli.common import CommandFailed, open_ledger
+from ledger.reports import batch
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Adds this group's subcommands to the `ledger` parser."""
+    report = sub.add_parser("report", help="月度报告 (month-end PDF reports)")
+    rsub = report.add_subparsers(dest="report_command", metavar="SUBCOMMAND", parser_class=type(report))
+    report.set_defaults(func=lambda _args: _usage(report))
+
+    monthly = rsub.add_parser("monthly", help="生成月度工具报告和汇总报告 (tool reports and the summary)")
+    monthly.add_argument("--month", required=True, help="报告期 YYYY-MM")
+    monthly.add_argument(
+        "--tool",
+        nargs="+",
+        action="extend",
+        metavar="CODE",
+        help="只生成这些工具 (codes or Chinese names; default: every tool with activity or balance)",
+    )
+    monthly.add_argument("--out", default=".", help="输出目录 (default: current directory)")
+    monthly.add_argument("--generated-at", help="报告上的生成时间, ISO 8601 (fixed → byte-identical PDFs)")
+    monthly.add_argument("--edition", default="zh", help="模板版本 templates/pdf/<edition>.toml (default zh)")
+    monthly.set_defaults(func=run_monthly)
+
+    verify = rsub.add_parser("verify", help="核对 PDF 是否与登记一致 (exit 0 match, 1 not)")
+    verify.add_argument("file", help="PDF file")
+    verify.set_defaults(func=run_verify)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def run_monthly(args: argparse.Namespace) -> int:
+    ledger = open_ledger(args)
+    try:
+        results = batch.monthly_reports(
+            ledger, args.month, args.tool, args.out, args.generated_at, edition=args.edition
+        )
+    finally:
+        ledger.dispose()
+    for item in results:
+        print(item.path)
+    new = sum(1 for r in results if r.newly_registered)
+    print(
+        f"已生成 {len(results)} 份报告，新登记 {new} 份 (generated {len(results)}, newly registered {new})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    ledger = open_ledger(args)
+    try:
+        outcome = batch.verify(ledger, args.file)
+    finally:
+        ledger.dispose()
+    if outcome.ok:
+        for r in outcome.matches:
+            scope = r.tool_code or "汇总"
+            print(
+                f"一致 (match): {outcome.path} 即登记第{r.id}号报告 {r.file_name} [{scope} {r.period}], "
+                f"生成于 {r.generated_at}, 审计记录 #{r.audit_id}; sha256 {outcome.sha256}"
+            )
+        return 0
+    if outcome.same_name:
+        latest = outcome.same_name[-1]
+        raise CommandFailed(
+            f"不一致 (no match): {outcome.path} 的 sha256 {outcome.sha256} 与登记的 {latest.file_name} "
+            f"(第{latest.id}号, sha256 {latest.sha256}) 不同: 文件已被改动或不是台账生成的版本"
+        )
+    raise CommandFailed(
+        f"未登记 (not registered): {outcome.path} 的 sha256 {outcome.sha256} 不在报告登记簿中"
+    )

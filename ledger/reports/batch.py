@@ -1,0 +1,217 @@
+"""The month-end batch: one PDF per tool with activity or balance, plus the summary, each registered.
+
+Why it is shaped like this: the all-tool figures (balances at month end, maturities, month and year totals) are
+one SQL pass each, shared by every tool report and the summary; each tool then runs its own small queries on the
+(tool_code, drawn_on) index and streams its month's drawdowns into the appendix. Nothing reads the whole ledger
+into Python, so time and memory follow the size of the month, not of the ledger. A PDF is written to a temporary
+name and renamed, so a crash never leaves a half file under a registered name.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from ledger.domain.errors import ValidationError
+from ledger.facade import Ledger
+from ledger.reports import figures as fig
+from ledger.reports import layout, registry
+from ledger.reports.fonts import register_font
+from ledger.reports.render import PageText, build_pdf
+from ledger.reports.template import DEFAULT_EDITION, Template, load_template
+from ledger.tools import Tool
+
+
+@dataclass(frozen=True)
+class Generated:
+    path: Path
+    tool_code: str | None  # None: the summary
+    pages: int
+    sha256: str
+    data_fingerprint: str
+    record_id: int
+    newly_registered: bool
+    seconds: float
+
+
+def parse_generated_at(value: str | None) -> str:
+    """The generated-at text printed in the reports: the given ISO time (validated) or now, UTC, to the second."""
+    if value is None or not value.strip():
+        return datetime.now(UTC).replace(microsecond=0).isoformat()
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValidationError.single(
+            "generated_at", value, "应为 ISO 时间 (ISO 8601, e.g. 2023-04-01T09:00:00+08:00)"
+        ) from exc
+    return parsed.isoformat(timespec="seconds")
+
+
+def file_name(period: fig.Period, tool_code: str | None) -> str:
+    return f"report-{period.key}-{tool_code or 'summary'}.pdf"
+
+
+@contextmanager
+def _snapshot(ledger: Ledger) -> Iterator[Connection]:
+    """One read transaction for the whole batch, so every figure and appendix sees the same ledger while others
+    book: on SQLite a deferred BEGIN on the read-only engine (a WAL snapshot that does not block the registry's
+    writes), on PostgreSQL REPEATABLE READ."""
+    with ledger.read_only_engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _register(
+    ledger: Ledger,
+    period: fig.Period,
+    tool_code: str | None,
+    path: Path,
+    data: bytes,
+    fingerprint: str,
+    generated_at: str,
+    pages: int,
+    started: float,
+) -> Generated:
+    sha = registry.sha256_bytes(data)
+    _write(path, data)
+    with ledger.transaction() as conn:
+        row, created = registry.record(
+            conn,
+            ledger.actor,
+            tool_code=tool_code,
+            period=period.key,
+            file_name=path.name,
+            sha256=sha,
+            data_fingerprint=fingerprint,
+            generated_at=generated_at,
+        )
+    return Generated(path, tool_code, pages, sha, fingerprint, row.id, created, time.perf_counter() - started)
+
+
+def tool_report(
+    ledger: Ledger,
+    conn: Connection,
+    tpl: Template,
+    tool: Tool,
+    period: fig.Period,
+    out_dir: Path,
+    generated_at: str,
+    *,
+    balance: tuple[int, int] | None = None,
+    maturing: fig.Maturing | None = None,
+) -> tuple[Path, bytes, str, int]:
+    """Renders one tool's report; returns (path, pdf bytes, data fingerprint, pages). Registration is the caller's."""
+    font = register_font()
+    figures = fig.tool_figures(conn, ledger.config, tool.code, period, balance=balance, maturing=maturing)
+    fingerprint = fig.Fingerprint()
+    fingerprint.add(figures)
+    story = layout.tool_story(
+        tpl, tool, period, figures, generated_at, fig.stream_month(conn, tool.code, period), fingerprint, font
+    )
+    buffer = io.BytesIO()
+    title = tpl.label("tool_title", tool_name=tool.name)
+    pages = build_pdf(buffer, story, tpl, PageText(title, layout.period_label(tpl, period), generated_at))
+    return out_dir / file_name(period, tool.code), buffer.getvalue(), fingerprint.hexdigest(), pages
+
+
+def summary_report(
+    ledger: Ledger,
+    conn: Connection,
+    tpl: Template,
+    period: fig.Period,
+    out_dir: Path,
+    generated_at: str,
+    lines: Sequence[fig.ToolLine],
+) -> tuple[Path, bytes, str, int]:
+    font = register_font()
+    tools = list(ledger.catalogue)
+    share = fig.share_result(conn, ledger.config, period)
+    trend = fig.overall_trend(conn, period)
+    fingerprint = fig.Fingerprint()
+    for item in (period.key, list(lines), share, trend):
+        fingerprint.add(item)
+    story = layout.summary_story(tpl, tools, period, lines, share, trend, generated_at, font)
+    buffer = io.BytesIO()
+    pages = build_pdf(
+        buffer,
+        story,
+        tpl,
+        PageText(tpl.label("summary_title"), layout.period_label(tpl, period), generated_at),
+    )
+    return out_dir / file_name(period, None), buffer.getvalue(), fingerprint.hexdigest(), pages
+
+
+def monthly_reports(
+    ledger: Ledger,
+    month: str,
+    tools: Sequence[str] | None = None,
+    out_dir: str | os.PathLike[str] = ".",
+    generated_at: str | None = None,
+    edition: str = DEFAULT_EDITION,
+) -> list[Generated]:
+    """`ledger report monthly`: tool reports (the ones asked for, or every tool with activity in the month or a
+    balance at its end) and the summary, written to out_dir and registered; returns them in that order."""
+    period = fig.Period.parse(month)
+    chosen = [ledger.tool(t) for t in tools] if tools else None  # unknown tool: LedgerError before any work
+    stamp = parse_generated_at(generated_at)
+    tpl = load_template(edition)
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    ledger.require_schema()
+    results: list[Generated] = []
+    with _snapshot(ledger) as conn:
+        codes = [t.code for t in ledger.catalogue]
+        lines = fig.summary_lines(conn, period, codes)
+        by_code = {line.tool_code: line for line in lines}
+        if chosen is None:
+            chosen = [
+                t
+                for t in ledger.catalogue
+                if by_code[t.code].month.drawdowns or by_code[t.code].outstanding_fen
+            ]
+        for tool in chosen:
+            started = time.perf_counter()
+            line = by_code[tool.code]
+            path, data, fingerprint, pages = tool_report(
+                ledger,
+                conn,
+                tpl,
+                tool,
+                period,
+                directory,
+                stamp,
+                balance=(line.outstanding_fen, line.outstanding_drawdowns),
+                maturing=line.maturing[0],
+            )
+            results.append(
+                _register(ledger, period, tool.code, path, data, fingerprint, stamp, pages, started)
+            )
+        started = time.perf_counter()
+        path, data, fingerprint, pages = summary_report(ledger, conn, tpl, period, directory, stamp, lines)
+        results.append(_register(ledger, period, None, path, data, fingerprint, stamp, pages, started))
+    return results
+
+
+def verify(ledger: Ledger, path: str | os.PathLike[str]) -> registry.VerifyOutcome:
+    file = Path(path)
+    if not file.is_file():
+        raise ValidationError.single("file", str(path), "文件不存在 (no such file)")
+    ledger.require_schema()
+    with ledger.connect() as conn:
+        return registry.verify_file(conn, file)

@@ -1,0 +1,506 @@
+"""The numbers a month-end report shows, computed in SQL over integer fen columns.
+
+Why a module of its own: the renderer must never see a table, only aggregates and one streamed cursor (the
+appendix). Every query here is plain SQL shared by SQLite and PostgreSQL, restricted by tool and date so it runs on
+the covering indexes (ix_drawdown_tool_day, ix_drawdown_share); the batch computes the all-tool figures (balances,
+maturities) once and hands each tool its row. Reversed drawdowns (a drawdown_event of kind 'reversal') are left out
+of every figure, whatever the reversal's date, because a reversal says the drawdown never stood.
+
+Weighted average rates are exact: Σ(amount × rate) over a million rows can overflow SQLite's 64-bit integers, so SQL
+sums the amounts per distinct rate (a tool has a handful of rates a year) and Python combines them in Decimal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from ledger.config import Config
+from ledger.domain.dates import add_months, month_bounds, parse_month
+from ledger.domain.enterprise import SCI_TECH_STATUSES, SIZES
+from ledger.domain.errors import ValidationError
+from ledger.domain.industry import section_name
+from ledger.domain.money import PPM_PER_PERCENT, round_half_up
+from ledger.services.balances import EVENTS_AS_OF, outstanding_sql
+from ledger.services.canonical import canonical_json
+
+NOT_REVERSED = (
+    "NOT EXISTS (SELECT 1 FROM drawdown_event r WHERE r.drawdown_id = d.id AND r.kind = 'reversal')"
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A report month and the dates its figures need: the month, the year to date, the next month, the trend."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text_value: str) -> Period:
+        try:
+            year, month = parse_month(text_value)
+        except ValueError as exc:
+            raise ValidationError.single("month", text_value, str(exc)) from exc
+        if not 1900 <= year <= 2999:
+            raise ValidationError.single("month", text_value, "年份超出范围 (year out of range)")
+        return cls(year, month)
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def first(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last(self) -> date:
+        return month_bounds(self.year, self.month)[1]
+
+    @property
+    def year_first(self) -> date:
+        return date(self.year, 1, 1)
+
+    def shifted(self, months: int) -> Period:
+        day = add_months(self.first, months)
+        return Period(day.year, day.month)
+
+    def trend(self, months: int = 12) -> list[Period]:
+        """The `months` months ending with this one, oldest first."""
+        return [self.shifted(k) for k in range(-(months - 1), 1)]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over a set of drawdowns: fen, count, distinct borrowers, underlying principal."""
+
+    amount_fen: int = 0
+    drawdowns: int = 0
+    borrowers: int = 0
+    principal_fen: int = 0
+
+    @property
+    def leverage(self) -> Decimal | None:
+        """Underlying lending per yuan of central-bank money (撬动), 2 decimals; None with no money drawn."""
+        if not self.amount_fen:
+            return None
+        return round_half_up(Decimal(self.principal_fen) / Decimal(self.amount_fen), 2)
+
+
+@dataclass(frozen=True)
+class WeightedRate:
+    """Σ weight per distinct rate, combined exactly; `average` is percent rounded half-up to 2 places."""
+
+    parts: tuple[tuple[int, int], ...] = ()  # (rate_ppm, weight_fen)
+
+    @property
+    def weight_fen(self) -> int:
+        return sum(w for _r, w in self.parts)
+
+    @property
+    def exact(self) -> Decimal | None:
+        total = self.weight_fen
+        if not total:
+            return None
+        return Decimal(sum(r * w for r, w in self.parts)) / Decimal(total) / PPM_PER_PERCENT
+
+    @property
+    def average(self) -> Decimal | None:
+        value = self.exact
+        return None if value is None else round_half_up(value, 2)
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    key: str
+    label: str
+    month_drawdowns: int
+    month_fen: int
+    ytd_drawdowns: int
+    ytd_fen: int
+
+
+@dataclass(frozen=True)
+class BorrowerRow:
+    name: str
+    uscc: str
+    drawdowns: int
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class Maturing:
+    drawdowns: int = 0
+    amount_fen: int = 0
+
+
+@dataclass
+class ToolFigures:
+    """Everything one tool's monthly report shows except the appendix rows (streamed separately)."""
+
+    tool_code: str
+    period: str
+    month: Totals
+    ytd: Totals
+    cb_rate_month: WeightedRate
+    cb_rate_ytd: WeightedRate
+    lend_rate_month: WeightedRate
+    lend_rate_ytd: WeightedRate
+    outstanding_fen: int
+    outstanding_drawdowns: int
+    maturing_next: Maturing
+    by_institution: list[BreakdownRow]
+    by_industry: list[BreakdownRow]
+    by_size: list[BreakdownRow]
+    by_status: list[BreakdownRow]
+    trend: list[tuple[str, int, int]]  # (YYYY-MM, fen, drawdowns)
+    top_borrowers: list[BorrowerRow]
+    share: Any = None  # ledger.rules.share.ShareResult, year to date for this tool
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.month.drawdowns or self.ytd.drawdowns or self.outstanding_drawdowns)
+
+
+@dataclass
+class ToolLine:
+    """One tool's row in the summary: side-by-side figures, quota, maturities."""
+
+    tool_code: str
+    month: Totals
+    ytd: Totals
+    outstanding_fen: int
+    outstanding_drawdowns: int
+    maturing: list[Maturing] = field(default_factory=list)  # next 1, 2, 3 months
+
+
+# -- the all-tool figures the batch computes once ------------------------------------------------------------------
+def balances_at(conn: Connection, as_of: date) -> dict[str, tuple[int, int]]:
+    """Outstanding (fen, drawdowns) per tool at the end of `as_of` (ledger.services.balances, one pass)."""
+    rows = conn.execute(text(outstanding_sql()), {"as_of": as_of}).all()
+    return {str(r[0]): (int(r[2] or 0), int(r[1])) for r in rows}
+
+
+def maturities_after(conn: Connection, period: Period, months: int = 3) -> dict[str, list[Maturing]]:
+    """Per tool: the month-end balance falling due in each of the next `months` months (rollovers applied)."""
+    cols = []
+    params: dict[str, Any] = {"as_of": period.last}
+    for k in range(1, months + 1):
+        p = period.shifted(k)
+        params[f"s{k}"], params[f"e{k}"] = p.first, p.last
+        due = f"COALESCE(ev.rolled_to, d.maturity_on) BETWEEN :s{k} AND :e{k}"
+        cols.append(f"SUM(CASE WHEN {due} THEN 1 ELSE 0 END) AS n{k}")
+        cols.append(f"SUM(CASE WHEN {due} THEN d.amount_fen - COALESCE(ev.repaid_fen, 0) ELSE 0 END) AS f{k}")
+    # The same conditions as ledger.services.balances.outstanding_sql: outstanding at month end, then split by
+    # the (rolled-over) maturity date.
+    sql = (
+        f"SELECT d.tool_code, {', '.join(cols)} FROM drawdown d LEFT JOIN ({EVENTS_AS_OF}) ev ON ev.drawdown_id = d.id "
+        "WHERE d.drawn_on <= :as_of AND COALESCE(ev.rolled_to, d.maturity_on) > :as_of "
+        "AND COALESCE(ev.reversed, 0) = 0 AND d.amount_fen > COALESCE(ev.repaid_fen, 0) GROUP BY d.tool_code"
+    )
+    out: dict[str, list[Maturing]] = {}
+    for row in conn.execute(text(sql), params):
+        out[str(row[0])] = [
+            Maturing(int(row[2 * k - 1] or 0), int(row[2 * k] or 0)) for k in range(1, months + 1)
+        ]
+    return out
+
+
+def tools_with_activity(conn: Connection, period: Period) -> dict[str, Totals]:
+    """Per tool: the month's drawings (tools with none are absent)."""
+    rows = conn.execute(
+        text(
+            "SELECT d.tool_code, SUM(d.amount_fen), COUNT(*), COUNT(DISTINCT d.enterprise_id), SUM(d.principal_fen) "
+            f"FROM drawdown d WHERE d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED} GROUP BY d.tool_code"
+        ),
+        {"a": period.first, "b": period.last},
+    )
+    return {str(r[0]): Totals(int(r[1] or 0), int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows}
+
+
+def ytd_by_tool(conn: Connection, period: Period) -> dict[str, Totals]:
+    rows = conn.execute(
+        text(
+            "SELECT d.tool_code, SUM(d.amount_fen), COUNT(*), COUNT(DISTINCT d.enterprise_id), SUM(d.principal_fen) "
+            f"FROM drawdown d WHERE d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED} GROUP BY d.tool_code"
+        ),
+        {"a": period.year_first, "b": period.last},
+    )
+    return {str(r[0]): Totals(int(r[1] or 0), int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows}
+
+
+def summary_lines(conn: Connection, period: Period, codes: Sequence[str]) -> list[ToolLine]:
+    month = tools_with_activity(conn, period)
+    ytd = ytd_by_tool(conn, period)
+    balances = balances_at(conn, period.last)
+    maturing = maturities_after(conn, period)
+    lines = []
+    for code in codes:
+        fen, n = balances.get(code, (0, 0))
+        lines.append(
+            ToolLine(
+                code,
+                month.get(code, Totals()),
+                ytd.get(code, Totals()),
+                fen,
+                n,
+                maturing.get(code, [Maturing(), Maturing(), Maturing()]),
+            )
+        )
+    return lines
+
+
+# -- one tool ------------------------------------------------------------------------------------------------------
+def _totals(conn: Connection, code: str, start: date, end: date) -> Totals:
+    row = conn.execute(
+        text(
+            "SELECT SUM(d.amount_fen), COUNT(*), COUNT(DISTINCT d.enterprise_id), SUM(d.principal_fen) FROM drawdown d "
+            f"WHERE d.tool_code = :t AND d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED}"
+        ),
+        {"t": code, "a": start, "b": end},
+    ).one()
+    return Totals(int(row[0] or 0), int(row[1]), int(row[2]), int(row[3] or 0))
+
+
+def _rates(
+    conn: Connection, code: str, period: Period, rate_col: str, weight_col: str
+) -> tuple[WeightedRate, WeightedRate]:
+    """(month, year to date) weighted averages of `rate_col` by `weight_col`, grouped by rate in SQL."""
+    rows = conn.execute(
+        text(
+            f"SELECT d.{rate_col}, SUM(CASE WHEN d.drawn_on >= :m THEN d.{weight_col} ELSE 0 END), SUM(d.{weight_col}) "
+            f"FROM drawdown d WHERE d.tool_code = :t AND d.drawn_on BETWEEN :a AND :b AND d.{rate_col} IS NOT NULL "
+            f"AND {NOT_REVERSED} GROUP BY d.{rate_col} ORDER BY d.{rate_col}"
+        ),
+        {"t": code, "m": period.first, "a": period.year_first, "b": period.last},
+    ).all()
+    month = tuple((int(r[0]), int(r[1] or 0)) for r in rows if r[1])
+    ytd = tuple((int(r[0]), int(r[2] or 0)) for r in rows)
+    return WeightedRate(month), WeightedRate(ytd)
+
+
+def _breakdown(
+    conn: Connection, code: str, period: Period, key_sql: str, label_sql: str, joins: str
+) -> list[tuple[Any, ...]]:
+    """Rows (key, label, month n, month fen, ytd n, ytd fen) grouped by `key_sql`, largest year-to-date first."""
+    sql = (
+        f"SELECT {key_sql} AS k, MIN({label_sql}) AS label, "
+        "SUM(CASE WHEN d.drawn_on >= :m THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN d.drawn_on >= :m THEN d.amount_fen ELSE 0 END), COUNT(*), SUM(d.amount_fen) "
+        f"FROM drawdown d {joins} WHERE d.tool_code = :t AND d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED} "
+        f"GROUP BY {key_sql} ORDER BY SUM(d.amount_fen) DESC, {key_sql}"
+    )
+    return list(
+        conn.execute(text(sql), {"t": code, "m": period.first, "a": period.year_first, "b": period.last})
+    )
+
+
+def _rows(raw: list[tuple[Any, ...]], label: Any = None) -> list[BreakdownRow]:
+    out = []
+    for r in raw:
+        key = str(r[0])
+        out.append(
+            BreakdownRow(
+                key,
+                label(key) if label else str(r[1]),
+                int(r[2] or 0),
+                int(r[3] or 0),
+                int(r[4] or 0),
+                int(r[5] or 0),
+            )
+        )
+    return out
+
+
+def _status_breakdown(conn: Connection, code: str, period: Period) -> list[BreakdownRow]:
+    """Per sci-tech status valid on the drawdown date (a drawdown may count under several), plus 'none'."""
+    params = {"t": code, "m": period.first, "a": period.year_first, "b": period.last}
+    scope = f"d.tool_code = :t AND d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED}"
+    valid = (
+        "s.enterprise_id = d.enterprise_id AND s.valid_from <= d.drawn_on "
+        "AND (s.valid_to IS NULL OR s.valid_to >= d.drawn_on)"
+    )
+    names = tuple(SCI_TECH_STATUSES)
+    marks = ", ".join(f":s{i}" for i in range(len(names)))
+    params.update({f"s{i}": n for i, n in enumerate(names)})
+    sql = (
+        "SELECT x.status, SUM(CASE WHEN x.drawn_on >= :m THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN x.drawn_on >= :m THEN x.amount_fen ELSE 0 END), COUNT(*), SUM(x.amount_fen) FROM ("
+        "SELECT DISTINCT d.id, d.drawn_on, d.amount_fen, s.status FROM drawdown d "
+        f"JOIN enterprise_status s ON {valid} AND s.status IN ({marks}) WHERE {scope}) x GROUP BY x.status"
+    )
+    by_status = {str(r[0]): r for r in conn.execute(text(sql), params)}
+    rows = [
+        BreakdownRow(n, n, int(r[1] or 0), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0))
+        for n in names
+        if (r := by_status.get(n)) is not None
+    ]
+    none_sql = (
+        "SELECT SUM(CASE WHEN d.drawn_on >= :m THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN d.drawn_on >= :m THEN d.amount_fen ELSE 0 END), COUNT(*), SUM(d.amount_fen) FROM drawdown d "
+        f"WHERE {scope} AND NOT EXISTS (SELECT 1 FROM enterprise_status s WHERE {valid} AND s.status IN ({marks}))"
+    )
+    r = conn.execute(text(none_sql), params).one()
+    if r[2]:
+        rows.append(BreakdownRow("", "", int(r[0] or 0), int(r[1] or 0), int(r[2] or 0), int(r[3] or 0)))
+    return rows
+
+
+def _trend(conn: Connection, code: str | None, period: Period) -> list[tuple[str, int, int]]:
+    """Drawn fen and count per month for the 12 months ending with `period`, as conditional sums (no dialect SQL)."""
+    months = period.trend()
+    params: dict[str, Any] = {"a": months[0].first, "b": period.last}
+    cols = []
+    for i, p in enumerate(months):
+        params[f"s{i}"], params[f"e{i}"] = p.first, p.last
+        cols.append(f"SUM(CASE WHEN d.drawn_on BETWEEN :s{i} AND :e{i} THEN d.amount_fen ELSE 0 END)")
+        cols.append(f"SUM(CASE WHEN d.drawn_on BETWEEN :s{i} AND :e{i} THEN 1 ELSE 0 END)")
+    where = f"d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED}"
+    if code is not None:
+        where += " AND d.tool_code = :t"
+        params["t"] = code
+    row = conn.execute(text(f"SELECT {', '.join(cols)} FROM drawdown d WHERE {where}"), params).one()
+    return [(p.key, int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i, p in enumerate(months)]
+
+
+def _top_borrowers(conn: Connection, code: str, period: Period, limit: int = 10) -> list[BorrowerRow]:
+    rows = conn.execute(
+        text(
+            "SELECT e.name, e.uscc, x.n, x.fen FROM (SELECT d.enterprise_id AS eid, COUNT(*) AS n, SUM(d.amount_fen) AS fen "
+            f"FROM drawdown d WHERE d.tool_code = :t AND d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED} "
+            "GROUP BY d.enterprise_id) x JOIN enterprise e ON e.id = x.eid ORDER BY x.fen DESC, e.uscc LIMIT :lim"
+        ),
+        {"t": code, "a": period.first, "b": period.last, "lim": limit},
+    )
+    return [BorrowerRow(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+def tool_figures(
+    conn: Connection,
+    config: Config,
+    code: str,
+    period: Period,
+    *,
+    balance: tuple[int, int] | None = None,
+    maturing: Maturing | None = None,
+) -> ToolFigures:
+    """One tool's month; `balance` and `maturing` come from the batch's all-tool queries when it has them."""
+    if balance is None:
+        balance = balances_at(conn, period.last).get(code, (0, 0))
+    if maturing is None:
+        maturing = maturities_after(conn, period, 1).get(code, [Maturing()])[0]
+    cb_m, cb_y = _rates(conn, code, period, "cb_rate_ppm", "amount_fen")
+    # The end borrower's rate applies to the loan principal or bill face, so that is its weight.
+    lend_m, lend_y = _rates(conn, code, period, "lend_rate_ppm", "principal_fen")
+    joins_inst = "JOIN institution i ON i.id = d.institution_id"
+    joins_ent = "JOIN enterprise e ON e.id = d.enterprise_id"
+    return ToolFigures(
+        tool_code=code,
+        period=period.key,
+        month=_totals(conn, code, period.first, period.last),
+        ytd=_totals(conn, code, period.year_first, period.last),
+        cb_rate_month=cb_m,
+        cb_rate_ytd=cb_y,
+        lend_rate_month=lend_m,
+        lend_rate_ytd=lend_y,
+        outstanding_fen=balance[0],
+        outstanding_drawdowns=balance[1],
+        maturing_next=maturing,
+        by_institution=_rows(_breakdown(conn, code, period, "i.code", "i.name", joins_inst)),
+        by_industry=_rows(
+            _breakdown(conn, code, period, "substr(e.industry_code, 1, 1)", "e.industry_code", joins_ent),
+            lambda k: f"{k} {section_name(k)}",
+        ),
+        by_size=_rows(
+            _breakdown(conn, code, period, "e.size", "e.size", joins_ent), lambda k: SIZES.get(k, k)
+        ),
+        by_status=_status_breakdown(conn, code, period),
+        trend=_trend(conn, code, period),
+        top_borrowers=_top_borrowers(conn, code, period),
+        share=share_result(conn, config, period, tool_code=code),
+    )
+
+
+def share_result(conn: Connection, config: Config, period: Period, tool_code: str | None = None) -> Any:
+    """The ≥50% rule year to date as of month end, from ledger.rules.share (the one definition of the share)."""
+    from ledger.rules.share import compute_share
+
+    return compute_share(conn, config, period.year, period.last, tool_code=tool_code)
+
+
+def overall_trend(conn: Connection, period: Period) -> list[tuple[str, int, int]]:
+    return _trend(conn, None, period)
+
+
+# -- the appendix, streamed ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AppendixRow:
+    id: int
+    drawn_on: str
+    maturity_on: str
+    institution: str
+    enterprise: str
+    amount_fen: int
+    principal_fen: int
+    cb_rate_ppm: int
+    lend_rate_ppm: int | None
+    key_area: bool
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)[:10]
+
+
+def stream_month(conn: Connection, code: str, period: Period, batch: int = 2000) -> Iterator[AppendixRow]:
+    """Every drawdown of the tool's month in (drawn_on, id) order, fetched `batch` rows at a time."""
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+        text(
+            "SELECT d.id, d.drawn_on, d.maturity_on, i.code, e.name, d.amount_fen, d.principal_fen, d.cb_rate_ppm, "
+            "d.lend_rate_ppm, d.key_area FROM drawdown d JOIN institution i ON i.id = d.institution_id "
+            "JOIN enterprise e ON e.id = d.enterprise_id "
+            f"WHERE d.tool_code = :t AND d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED} ORDER BY d.drawn_on, d.id"
+        ),
+        {"t": code, "a": period.first, "b": period.last},
+    )
+    for r in result:
+        yield AppendixRow(
+            int(r[0]),
+            _iso(r[1]),
+            _iso(r[2]),
+            str(r[3]),
+            str(r[4]),
+            int(r[5]),
+            int(r[6]),
+            int(r[7]),
+            None if r[8] is None else int(r[8]),
+            bool(r[9]),
+        )
+
+
+class Fingerprint:
+    """sha256 over the figures and every appendix row a report shows: equal data, equal fingerprint."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def add(self, value: Any) -> None:
+        self._hash.update(canonical_json(_plain(value)).encode())
+        self._hash.update(b"\n")
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

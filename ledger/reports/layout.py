@@ -1,0 +1,460 @@
+"""The stories (flowable lists) of the tool report and the summary, filled from figures and the template.
+
+Why separate from render: this module decides *what* a page says, in the template's words and order; render
+decides how pages are made. Every number is formatted here from integer fen or Decimal (万元 and 元 with thousands
+separators, 亿元 in the headline, rates and shares to 2 decimals, rounded half-up), never through a float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from reportlab.lib.units import mm
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Paragraph, Spacer
+
+from ledger.domain.money import fen_to_yuan, format_wan, format_yi, format_yuan, ppm_to_rate, round_half_up
+from ledger.reports.figures import (
+    AppendixRow,
+    BreakdownRow,
+    Fingerprint,
+    Maturing,
+    Period,
+    ToolFigures,
+    ToolLine,
+    Totals,
+    WeightedRate,
+)
+from ledger.reports.grid import Grid
+from ledger.reports.render import Styles, bar_chart, escape, nice_steps, paragraph, tables
+from ledger.reports.template import Template
+from ledger.rules.share import ShareResult, display_percent, exact_ratio
+from ledger.tools import Tool
+
+
+# -- number formats --------------------------------------------------------------------------------------------------
+def wan(fen: int) -> str:
+    return format_wan(fen_to_yuan(fen))
+
+
+def yi(fen: int) -> str:
+    return format_yi(fen_to_yuan(fen))
+
+
+def yuan(fen: int) -> str:
+    return format_yuan(fen_to_yuan(fen))
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def rate(value: WeightedRate, tpl: Template) -> str:
+    avg = value.average
+    return str(tpl.meta["not_applicable"]) if avg is None else f"{avg:.2f}"
+
+
+def percent(part: int, whole: int, tpl: Template) -> str:
+    if not whole:
+        return str(tpl.meta["not_applicable"])
+    return f"{round_half_up(Decimal(part) * 100 / Decimal(whole), 2):.2f}%"
+
+
+def leverage(totals: Totals, tpl: Template) -> str:
+    value = totals.leverage
+    return str(tpl.meta["not_applicable"]) if value is None else f"{value:.2f}{tpl.label('times_suffix')}"
+
+
+def period_label(tpl: Template, period: Period) -> str:
+    return tpl.label("period_label", year=period.year, month=period.month)
+
+
+def month_axis_label(key: str, first: bool) -> str:
+    year, month = int(key[:4]), int(key[5:])
+    return f"{year}年{month}月" if first or month == 1 else f"{month}月"
+
+
+# -- shared blocks -------------------------------------------------------------------------------------------------
+def title_block(
+    tpl: Template, styles: Styles, title: str, subtitle: str, generated_at: str
+) -> list[Flowable]:
+    return [
+        paragraph(styles, "title", title),
+        paragraph(styles, "subtitle", subtitle),
+        paragraph(
+            styles, "note", tpl.label("issued_by", issuer=tpl.meta["issuer"], generated_at=generated_at)
+        ),
+        Spacer(1, 3 * mm),
+    ]
+
+
+def heading(tpl: Template, styles: Styles, key: str) -> list[Flowable]:
+    # Keep a heading with at least a few lines of what follows it.
+    return [CondPageBreak(40 * mm), paragraph(styles, "heading", tpl.heading(key))]
+
+
+def key_value(styles: Styles, label: str, value: str, numeric: bool = True) -> list[Any]:
+    return [label, Paragraph(escape(value), styles.cell("right" if numeric else "left"))]
+
+
+def share_block(tpl: Template, styles: Styles, share: ShareResult) -> list[Flowable]:
+    """The rule's status, numbers and headroom (from ledger.rules.share)."""
+    if share.empty:
+        status = tpl.label("share_empty")
+    else:
+        status = tpl.label("share_pass") if share.passed else tpl.label("share_fail")
+    threshold = f"≥ {round_half_up(share.threshold * 100, 2):.2f}%"
+    rows = [
+        key_value(styles, tpl.text("share_table", "key_area"), yuan(share.key_area_fen)),
+        key_value(styles, tpl.text("share_table", "total"), yuan(share.total_fen)),
+        key_value(styles, tpl.text("share_table", "share"), display_percent(share.share)),
+        key_value(styles, tpl.text("share_table", "threshold"), threshold),
+        key_value(styles, tpl.text("share_table", "status"), status, numeric=False),
+        key_value(styles, tpl.text("share_table", "headroom"), share.headroom_text(), numeric=False),
+    ]
+    return tables(styles, tpl.columns("share_table"), tpl.widths("share_table"), rows)
+
+
+def trend_chart(tpl: Template, styles: Styles, trend: Sequence[tuple[str, int, int]]) -> Flowable:
+    steps = nice_steps(max((fen for _k, fen, _n in trend), default=0))
+    return bar_chart(
+        styles,
+        labels=[month_axis_label(k, i == 0) for i, (k, _f, _n) in enumerate(trend)],
+        values=[fen for _k, fen, _n in trend],
+        value_labels=[wan(fen) if fen else "" for _k, fen, _n in trend],
+        axis_labels=(steps, [format_wan(fen_to_yuan(s), 0) for s in steps]),
+        title=tpl.text("trend_chart", "title"),
+        x_label=tpl.text("trend_chart", "x_label"),
+        unit=tpl.label("chart_unit"),
+    )
+
+
+def breakdown(tpl: Template, styles: Styles, rows: Sequence[BreakdownRow], ytd_total: int) -> list[Flowable]:
+    none = tpl.label("none_row")
+    body = [
+        [
+            r.label or none,
+            count(r.month_drawdowns),
+            wan(r.month_fen),
+            count(r.ytd_drawdowns),
+            wan(r.ytd_fen),
+            percent(r.ytd_fen, ytd_total, tpl),
+        ]
+        for r in rows
+    ]
+    if not body:
+        body = [[none, "0", wan(0), "0", wan(0), str(tpl.meta["not_applicable"])]]
+    return tables(styles, tpl.columns("breakdown"), tpl.widths("breakdown"), body)
+
+
+# -- the tool report -----------------------------------------------------------------------------------------------
+def tool_story(
+    tpl: Template,
+    tool: Tool,
+    period: Period,
+    figs: ToolFigures,
+    generated_at: str,
+    appendix: Iterable[AppendixRow],
+    fingerprint: Fingerprint,
+    font: str,
+) -> list[Flowable]:
+    styles = Styles(tpl, font)
+    label = period_label(tpl, period)
+    fields = {
+        "tool_name": tool.name,
+        "tool_code": tool.code,
+        "kind_name": tool.kind_name,
+        "period_label": label,
+    }
+    story = title_block(
+        tpl, styles, tpl.label("tool_title", **fields), tpl.label("tool_subtitle", **fields), generated_at
+    )
+    m, y = figs.month, figs.ytd
+    story.append(
+        paragraph(
+            styles,
+            "headline",
+            tpl.label(
+                "headline_tool",
+                month_yi=yi(m.amount_fen),
+                month_n=count(m.drawdowns),
+                month_borrowers=count(m.borrowers),
+                ytd_yi=yi(y.amount_fen),
+                outstanding_yi=yi(figs.outstanding_fen),
+            ),
+        )
+    )
+    if not figs.has_data:
+        story.append(paragraph(styles, "body", tpl.label("no_data_tool")))
+    story.append(paragraph(styles, "note", tpl.label("unit_note")))
+
+    k = "key_figures"
+    story += heading(tpl, styles, "key_figures")
+    rows = [
+        [tpl.text(k, "amount_wan"), wan(m.amount_fen), wan(y.amount_fen)],
+        [tpl.text(k, "amount_yuan"), yuan(m.amount_fen), yuan(y.amount_fen)],
+        [tpl.text(k, "drawdowns"), count(m.drawdowns), count(y.drawdowns)],
+        [tpl.text(k, "borrowers"), count(m.borrowers), count(y.borrowers)],
+        [tpl.text(k, "cb_rate"), rate(figs.cb_rate_month, tpl), rate(figs.cb_rate_ytd, tpl)],
+        [tpl.text(k, "lend_rate"), rate(figs.lend_rate_month, tpl), rate(figs.lend_rate_ytd, tpl)],
+        [tpl.text(k, "principal_wan"), wan(m.principal_fen), wan(y.principal_fen)],
+        [tpl.text(k, "leverage"), leverage(m, tpl), leverage(y, tpl)],
+    ]
+    story += tables(styles, tpl.columns(k), tpl.widths(k), rows)
+    mat = figs.maturing_next
+    month_end = [
+        key_value(styles, tpl.text(k, "outstanding_wan"), wan(figs.outstanding_fen)),
+        key_value(styles, tpl.text(k, "outstanding_yuan"), yuan(figs.outstanding_fen)),
+        key_value(styles, tpl.text(k, "outstanding_n"), count(figs.outstanding_drawdowns)),
+        key_value(styles, tpl.text(k, "maturing_wan"), wan(mat.amount_fen)),
+        key_value(styles, tpl.text(k, "maturing_n"), count(mat.drawdowns)),
+    ]
+    story += tables(styles, tpl.columns("share_table"), tpl.widths("share_table"), month_end)
+
+    story += heading(tpl, styles, "share")
+    story += share_block(tpl, styles, figs.share)
+    story += heading(tpl, styles, "by_institution")
+    story += breakdown(tpl, styles, figs.by_institution, y.amount_fen)
+    story += heading(tpl, styles, "by_industry")
+    story += breakdown(tpl, styles, figs.by_industry, y.amount_fen)
+    story += heading(tpl, styles, "by_size")
+    story += breakdown(tpl, styles, figs.by_size, y.amount_fen)
+    story += heading(tpl, styles, "by_status")
+    status_rows = [
+        r if r.key else BreakdownRow("", tpl.label("no_status"), *_counts(r)) for r in figs.by_status
+    ]
+    story += breakdown(tpl, styles, status_rows, y.amount_fen)
+    story.append(paragraph(styles, "note", tpl.label("status_note")))
+    story.append(KeepTogether([*heading(tpl, styles, "trend"), trend_chart(tpl, styles, figs.trend)]))
+    story += heading(tpl, styles, "top_borrowers")
+    top = [
+        [str(i), b.name, b.uscc, count(b.drawdowns), wan(b.amount_fen)]
+        for i, b in enumerate(figs.top_borrowers, 1)
+    ]
+    if not top:
+        top = [["", tpl.label("none_row"), "", "0", wan(0)]]
+    story += tables(
+        styles, tpl.columns("top_borrowers"), tpl.widths("top_borrowers"), top, text_columns=(1, 2)
+    )
+
+    story.append(PageBreak())
+    story.append(paragraph(styles, "heading", tpl.heading("appendix")))
+    story.append(paragraph(styles, "note", tpl.label("appendix_note")))
+    story.append(Spacer(1, 2 * mm))
+    story += appendix_grids(tpl, appendix, fingerprint, font)
+    return story
+
+
+def _counts(r: BreakdownRow) -> tuple[int, int, int, int]:
+    return r.month_drawdowns, r.month_fen, r.ytd_drawdowns, r.ytd_fen
+
+
+def appendix_grids(
+    tpl: Template, rows: Iterable[AppendixRow], fingerprint: Fingerprint, font: str
+) -> list[Flowable]:
+    """The month's drawdowns as blocks of rows_per_block (each a small grid); every row also feeds the fingerprint."""
+    section = tpl.section("appendix")
+    block = int(section.get("rows_per_block", 60))
+    widths = tpl.widths("appendix")
+    header = tpl.columns("appendix")
+    right = [int(i) for i in section.get("right_aligned", [])]
+    size, height = tpl.number("font", "appendix"), tpl.number("appendix", "row_height")
+    na, yes, no = str(tpl.meta["not_applicable"]), str(tpl.meta["yes"]), str(tpl.meta["no"])
+    out: list[Flowable] = []
+    pending: list[list[str]] = []
+    for row in rows:
+        fingerprint.add(row)
+        pending.append(
+            [
+                str(row.id),
+                row.drawn_on,
+                row.maturity_on,
+                row.institution,
+                row.enterprise,
+                yuan(row.amount_fen),
+                f"{ppm_to_rate(row.cb_rate_ppm)}",
+                na if row.lend_rate_ppm is None else f"{ppm_to_rate(row.lend_rate_ppm)}",
+                yes if row.key_area else no,
+            ]
+        )
+        if len(pending) >= block:
+            out.append(Grid(header, pending, widths, right, font, size, height))
+            pending = []
+    if pending:
+        out.append(Grid(header, pending, widths, right, font, size, height))
+    if not out:
+        styles = Styles(tpl, font)
+        out.append(paragraph(styles, "body", tpl.label("appendix_empty")))
+    return out
+
+
+# -- the summary ---------------------------------------------------------------------------------------------------
+def summary_story(
+    tpl: Template,
+    tools: Sequence[Tool],
+    period: Period,
+    lines: Sequence[ToolLine],
+    share: ShareResult,
+    trend: Sequence[tuple[str, int, int]],
+    generated_at: str,
+    font: str,
+) -> list[Flowable]:
+    styles = Styles(tpl, font)
+    label = period_label(tpl, period)
+    story = title_block(
+        tpl,
+        styles,
+        tpl.label("summary_title"),
+        tpl.label("summary_subtitle", period_label=label),
+        generated_at,
+    )
+    by_code = {line.tool_code: line for line in lines}
+    month_fen = sum(line.month.amount_fen for line in lines)
+    month_n = sum(line.month.drawdowns for line in lines)
+    ytd_fen = sum(line.ytd.amount_fen for line in lines)
+    out_fen = sum(line.outstanding_fen for line in lines)
+    story.append(
+        paragraph(
+            styles,
+            "headline",
+            tpl.label(
+                "headline_summary",
+                month_yi=yi(month_fen),
+                month_n=count(month_n),
+                ytd_yi=yi(ytd_fen),
+                outstanding_yi=yi(out_fen),
+                share=display_percent(share.share),
+            ),
+        )
+    )
+    if not month_n and not out_fen:
+        story.append(paragraph(styles, "body", tpl.label("no_data_summary")))
+    story.append(paragraph(styles, "note", tpl.label("unit_note")))
+
+    story += heading(tpl, styles, "summary_tools")
+    rows: list[list[str]] = []
+    for tool in tools:
+        line = by_code[tool.code]
+        rows.append(
+            [
+                f"{tool.name}（{tool.code}）",
+                tool.kind_name,
+                wan(line.month.amount_fen),
+                count(line.month.drawdowns),
+                wan(line.ytd.amount_fen),
+                wan(line.outstanding_fen),
+                count(line.ytd.borrowers),
+            ]
+        )
+    rows.append([tpl.label("total_row"), "", wan(month_fen), count(month_n), wan(ytd_fen), wan(out_fen), ""])
+    story += tables(
+        styles,
+        tpl.columns("summary_tools"),
+        tpl.widths("summary_tools"),
+        rows,
+        text_columns=(0, 1),
+        bold_last=True,
+    )
+
+    story += heading(tpl, styles, "summary_share")
+    story += share_block(tpl, styles, share)
+    story.append(paragraph(styles, "heading", tpl.heading("summary_share_by_tool")))
+    names = {t.code: t.name for t in tools}
+    share_rows = [
+        [
+            names.get(r.key, r.label),
+            wan(r.key_area_fen),
+            wan(r.total_fen),
+            count(r.drawdowns),
+            display_percent(r.share),
+        ]
+        for r in share.by_tool
+    ]
+    if not share_rows:
+        share_rows = [[tpl.label("none_row"), wan(0), wan(0), "0", display_percent(None)]]
+    story += tables(
+        styles, tpl.columns("summary_share_by_tool"), tpl.widths("summary_share_by_tool"), share_rows
+    )
+    story.append(paragraph(styles, "heading", tpl.heading("summary_share_trend")))
+    cum_key = cum_total = 0
+    trend_rows = []
+    for r in share.by_month:
+        cum_key += r.key_area_fen
+        cum_total += r.total_fen
+        trend_rows.append(
+            [
+                r.label,
+                wan(r.key_area_fen),
+                wan(r.total_fen),
+                display_percent(r.share),
+                display_percent(exact_ratio(cum_key, cum_total)),
+            ]
+        )
+    story += tables(styles, tpl.columns("summary_share_trend"), tpl.widths("summary_share_trend"), trend_rows)
+
+    story += heading(tpl, styles, "summary_quota")
+    quota_rows = []
+    for tool in tools:
+        line = by_code[tool.code]
+        quota = tool.annual_quota_yuan
+        if quota is None:
+            if not line.ytd.amount_fen:
+                continue
+            unset = tpl.label("quota_unset")
+            quota_rows.append(
+                [tool.name, unset, wan(line.ytd.amount_fen), str(tpl.meta["not_applicable"]), unset]
+            )
+            continue
+        quota_fen = int(quota * 100)
+        quota_rows.append(
+            [
+                tool.name,
+                wan(quota_fen),
+                wan(line.ytd.amount_fen),
+                percent(line.ytd.amount_fen, quota_fen, tpl),
+                wan(quota_fen - line.ytd.amount_fen),
+            ]
+        )
+    if not quota_rows:
+        quota_rows = [[tpl.label("none_row"), "", "", "", ""]]
+    story += tables(styles, tpl.columns("summary_quota"), tpl.widths("summary_quota"), quota_rows)
+
+    story += heading(tpl, styles, "summary_maturities")
+    mat_rows = []
+    totals = [Maturing(), Maturing(), Maturing()]
+    for tool in tools:
+        line = by_code[tool.code]
+        if not line.outstanding_fen:
+            continue
+        mats = line.maturing
+        totals = [
+            Maturing(t.drawdowns + x.drawdowns, t.amount_fen + x.amount_fen)
+            for t, x in zip(totals, mats, strict=True)
+        ]
+        mat_rows.append(
+            [
+                tool.name,
+                wan(mats[0].amount_fen),
+                count(mats[0].drawdowns),
+                wan(mats[1].amount_fen),
+                wan(mats[2].amount_fen),
+                wan(line.outstanding_fen),
+            ]
+        )
+    mat_rows.append(
+        [
+            tpl.label("total_row"),
+            wan(totals[0].amount_fen),
+            count(totals[0].drawdowns),
+            wan(totals[1].amount_fen),
+            wan(totals[2].amount_fen),
+            wan(out_fen),
+        ]
+    )
+    story += tables(
+        styles, tpl.columns("summary_maturities"), tpl.widths("summary_maturities"), mat_rows, bold_last=True
+    )
+
+    story.append(KeepTogether([*heading(tpl, styles, "summary_trend"), trend_chart(tpl, styles, trend)]))
+    return story
