@@ -1,0 +1,338 @@
+"""`ledger import drawdowns` on both backends: what a user sees for good files, bad rows and re-imports."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from ledger.cli.main import main
+from ledger.domain.errors import ValidationError
+from ledger.facade import Ledger
+from ledger.io.importer import import_drawdowns
+from tests.factories import BANK, add_borrower, bill, rediscount, setup_bank, uscc
+from tests.test_import_helpers import counts, rediscount_row, relending_row, write_csv, write_xlsx
+
+
+def _errors(result: object) -> set[tuple[int, str]]:
+    return {(e.row, e.column) for e in result.errors}  # type: ignore[attr-defined]
+
+
+def test_import_books_rows_creates_reference_data_and_one_audit_record(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    rows = [relending_row(1), rediscount_row(2, bill(1)), relending_row(1, ref="R99999", amount="250000")]
+    before = counts(ledger)
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows))
+    assert result.ok and (result.new, result.skipped, result.rejected) == (3, 0, 0)
+    after = counts(ledger)
+    assert after["drawdown"] == before["drawdown"] + 3
+    assert after["institution"] == before["institution"] + 1  # BOB001 was new: created from institution_name
+    assert after["enterprise"] == before["enterprise"] + 2
+    # one record for the import + one 'create' per new bank and enterprise, as add-institution/enterprise write
+    assert after["audit_log"] == before["audit_log"] + 1 + 1 + 2
+    with ledger.connect() as conn:
+        amounts = sorted(r[0] for r in conn.execute(text("SELECT amount_fen FROM drawdown")))
+        audited = conn.execute(text("SELECT COUNT(DISTINCT audit_id) FROM drawdown")).scalar_one()
+        action = conn.execute(text(f"SELECT action FROM audit_log WHERE id = {result.audit_id}")).scalar_one()
+        interest = conn.execute(
+            text("SELECT interest_fen FROM drawdown WHERE bill_no IS NOT NULL")
+        ).scalar_one()
+    assert amounts == [25_000_000, 50_000_000, 100_000_000]
+    assert audited == 1 and action == "import"
+    # 再贴现 interest by hand: 500,000.00 × 2.00 % (table rate on 2023-03-01) × 122 days / 360 = 3,388.89
+    assert interest == 338_889
+    verdict = ledger.verify_audit()
+    assert verdict.ok, verdict.problem
+
+
+def test_reimport_adds_nothing_and_counts_skipped(ledger: Ledger, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "in.csv", [relending_row(1), rediscount_row(2, bill(1)), relending_row(3)])
+    assert import_drawdowns(ledger, path).new == 3
+    before = counts(ledger)
+    again = import_drawdowns(ledger, path)
+    assert again.ok and (again.new, again.skipped) == (0, 3)
+    assert counts(ledger) == before
+    assert ledger.verify_audit().ok
+
+
+def test_row_already_booked_by_hand_is_skipped(ledger: Ledger, tmp_path: Path) -> None:
+    setup_bank(ledger)
+    firm = add_borrower(ledger, 7)
+    ledger.book(rediscount(firm, bill(5)))
+    row = rediscount_row(7, bill(5), drawn_on="2023-03-01")
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", [row, relending_row(8)]))
+    assert (result.new, result.skipped) == (1, 1)
+
+
+BAD_ROWS = {
+    "bad USCC": ({"enterprise_uscc": "91110108000000011X"}, "enterprise_uscc"),
+    "bad date": ({"drawn_on": "2023-02-30"}, "drawn_on"),
+    "bad date format": ({"maturity_on": "next year"}, "maturity_on"),
+    "negative amount": ({"amount": "-100.00"}, "amount"),
+    "non-numeric amount": ({"amount": "一百万"}, "amount"),
+    "unknown tool": ({"tool": "京不存在"}, "tool"),
+    "term too long": ({"maturity_on": "2025-03-01"}, "maturity_on"),
+    "unknown status": ({"enterprise_statuses": "优秀企业"}, "enterprise_statuses"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_bad_row_is_reported_and_nothing_is_written(ledger: Ledger, tmp_path: Path, case: str) -> None:
+    overrides, column = BAD_ROWS[case]
+    rows = [relending_row(1), relending_row(2, **overrides), relending_row(3)]
+    before = counts(ledger)
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows), rejects=tmp_path / "rejects.csv")
+    assert not result.ok and result.rejected == 1 and result.new == 2  # 2 would have been new, none written
+    assert (2, column) in _errors(result), result.errors
+    assert counts(ledger) == before
+    with (tmp_path / "rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rejected = list(csv.DictReader(handle))
+    assert len(rejected) == 1
+    assert rejected[0]["enterprise_uscc"] == rows[1]["enterprise_uscc"]  # the user's own row comes back
+    assert rejected[0]["行号 (row)"] == "2" and column in rejected[0]["错误 (errors)"]
+
+
+def test_rediscount_bill_problems(ledger: Ledger, tmp_path: Path) -> None:
+    setup_bank(ledger)
+    firm = add_borrower(ledger, 50)
+    ledger.book(rediscount(firm, bill(1)))
+    rows = [
+        rediscount_row(1, ""),  # rediscount without a bill number
+        rediscount_row(2, bill(1), bill_range="1-50000000"),  # part of a bill already booked whole
+        rediscount_row(3, bill(2)),
+        rediscount_row(4, bill(2)),  # the same bill twice in the file
+        rediscount_row(
+            5, bill(3, issued_on=date(2023, 1, 10)), maturity_on="2023-08-01"
+        ),  # bill runs > 6 months
+        rediscount_row(6, bill(4), bill_range="1-30000000", amount="300000.00"),
+        rediscount_row(
+            7, bill(4), bill_range="20000001-50000000", amount="300000.00"
+        ),  # overlapping sub-bills
+        rediscount_row(8, bill(4), bill_range="30000001-60000000", amount="300000.00"),  # the rest: fine
+    ]
+    before = counts(ledger)
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows))
+    assert {(1, "bill_no"), (2, "bill_no"), (4, "bill_no"), (5, "maturity_on"), (7, "bill_no")} <= _errors(
+        result
+    )
+    assert not {(3, "bill_no"), (6, "bill_no"), (8, "bill_no")} & _errors(result)
+    assert counts(ledger) == before
+
+
+def test_duplicate_across_chunks_is_caught(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are checked chunk by chunk; a duplicate in a later chunk is still a duplicate within the file."""
+    monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
+    rows = [rediscount_row(1, bill(1)), relending_row(2), relending_row(3), rediscount_row(4, bill(1))]
+    before = counts(ledger)
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows))
+    assert _errors(result) == {(4, "bill_no")}
+    assert counts(ledger) == before
+
+
+def test_known_enterprise_must_agree(ledger: Ledger, tmp_path: Path) -> None:
+    setup_bank(ledger)
+    add_borrower(ledger, 1, industry="I6510", size="small", name="北京一号科技有限公司")
+    rows = [
+        relending_row(1, enterprise_name="北京一号科技有限公司"),
+        relending_row(1, enterprise_name="北京一号科技有限公司", enterprise_size="中型", ref="X"),
+    ]
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows))
+    assert _errors(result) == {(2, "enterprise_size")}
+
+
+def test_missing_column_is_a_file_error(ledger: Ledger, tmp_path: Path) -> None:
+    rows = [relending_row(1)]
+    header = [c for c in rows[0] if c != "drawn_on"]
+    before = counts(ledger)
+    with pytest.raises(ValidationError) as caught:
+        import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows, header=header))
+    assert [p.field for p in caught.value.problems] == ["drawn_on"]
+    assert counts(ledger) == before
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_encodings_and_chinese_headers(ledger: Ledger, tmp_path: Path, encoding: str) -> None:
+    from ledger.io.columns import DRAWDOWN_COLUMNS
+
+    rows = [relending_row(1), rediscount_row(2, bill(1))]
+    zh = {name: aliases[0] for name, aliases in DRAWDOWN_COLUMNS.items()}
+    chinese = [{zh[k]: v for k, v in r.items()} for r in rows]
+    path = write_csv(
+        tmp_path / "in.csv", chinese, encoding=encoding, header=[zh[c] for c in DRAWDOWN_COLUMNS]
+    )
+    if encoding == "gb18030":
+        with pytest.raises(UnicodeDecodeError):
+            path.read_bytes().decode("utf-8")  # the file really is not UTF-8
+    result = import_drawdowns(ledger, path)
+    assert result.ok and result.new == 2, result.errors
+    with ledger.connect() as conn:
+        names = {r[0] for r in conn.execute(text("SELECT name FROM enterprise"))}
+    assert names == {"北京测试企业1有限公司", "北京测试企业2有限公司"}  # no mojibake
+
+
+def test_xlsx_with_numbers_and_dates_as_excel_stores_them(ledger: Ledger, tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    rows = [
+        {
+            **relending_row(1),
+            "amount": Decimal("1234567.89"),
+            "lend_rate": Decimal("3.5"),
+            "drawn_on": date(2023, 3, 1),
+            "maturity_on": date(2024, 3, 1),
+        },
+        {**rediscount_row(2, bill(1)), "amount": 500000},
+    ]
+    result = import_drawdowns(ledger, write_xlsx(tmp_path / "in.xlsx", rows))
+    assert result.ok and result.new == 2, result.errors
+    with ledger.connect() as conn:
+        amounts = sorted(r[0] for r in conn.execute(text("SELECT amount_fen FROM drawdown")))
+    assert amounts == [50_000_000, 123_456_789]
+
+
+def test_xlsx_bad_row_reports_row_number(ledger: Ledger, tmp_path: Path) -> None:
+    rows = [relending_row(1), relending_row(2, amount="abc")]
+    result = import_drawdowns(ledger, write_xlsx(tmp_path / "in.xlsx", rows))
+    assert _errors(result) == {(2, "amount")}
+
+
+def test_dry_run_checks_everything_and_writes_nothing(ledger: Ledger, tmp_path: Path) -> None:
+    before = counts(ledger)
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", [relending_row(1)]), dry_run=True)
+    assert result.ok and result.new == 1 and result.audit_id is None
+    assert counts(ledger) == before
+
+
+def test_closed_month_is_refused(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.close_month("2023-03")
+    before = counts(ledger)
+    result = import_drawdowns(
+        ledger,
+        write_csv(
+            tmp_path / "in.csv",
+            [relending_row(1, drawn_on="2023-04-01", maturity_on="2024-04-01"), relending_row(2)],
+        ),
+    )
+    assert _errors(result) == {(2, "drawn_on")}
+    assert counts(ledger) == before
+
+
+def test_declared_status_makes_the_row_key_area_and_is_recorded(ledger: Ledger, tmp_path: Path) -> None:
+    rows = [
+        relending_row(
+            1, tool="科技创新再贷款", amount="", principal="1000000", enterprise_statuses="高新技术企业"
+        ),
+        relending_row(
+            2,
+            tool="科技创新再贷款",
+            amount="",
+            principal="1000000",
+            enterprise_statuses="专精特新中小企业(2022-01-01~2024-12-31)",
+        ),
+    ]
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows))
+    assert result.ok and result.new_statuses == 2, result.errors
+    with ledger.connect() as conn:
+        got = sorted(
+            tuple(str(v) for v in r)
+            for r in conn.execute(text("SELECT status, valid_from, valid_to FROM enterprise_status"))
+        )
+        flags = {bool(r[0]) for r in conn.execute(text("SELECT key_area FROM drawdown"))}
+        amounts = {r[0] for r in conn.execute(text("SELECT amount_fen FROM drawdown"))}
+    # a bare name runs from drawn_on for the status's usual term (高新技术企业: 3 years)
+    assert got == [
+        ("专精特新中小企业", "2022-01-01", "2024-12-31"),
+        ("高新技术企业", "2023-03-01", "2026-02-28"),
+    ]
+    assert flags == {True}
+    assert amounts == {60_000_000}  # 60 % of the principal
+    assert ledger.verify_audit().ok
+
+
+def test_unknown_institution_without_name_is_a_row_error(ledger: Ledger, tmp_path: Path) -> None:
+    result = import_drawdowns(
+        ledger,
+        write_csv(tmp_path / "in.csv", [relending_row(1, institution_code="NEW9", institution_name="")]),
+    )
+    assert _errors(result) == {(1, "institution_code")}
+
+
+def test_cli_exit_codes_stderr_and_rejects(
+    ledger: Ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write_csv(tmp_path / "good.csv", [relending_row(1)])
+    bad = write_csv(tmp_path / "bad.csv", [relending_row(2), relending_row(3, drawn_on="2023-13-01")])
+    rejects = tmp_path / "rejects.csv"
+    assert main(["--db", ledger.url, "import", "drawdowns", str(bad), "--rejects", str(rejects)]) == 1
+    captured = capsys.readouterr()
+    assert "第2行 drawn_on='2023-13-01'" in captured.err
+    assert rejects.exists()
+    assert main(["--db", ledger.url, "import", "drawdowns", str(good)]) == 0
+    assert "新增 1" in capsys.readouterr().out
+    assert main(["--db", ledger.url, "import", "drawdowns", str(good)]) == 0
+    assert "已存在跳过 1" in capsys.readouterr().out
+    assert BANK in {r for r in ledger.sql("SELECT code FROM institution").rows[0]}
+
+
+def test_extra_columns_are_ignored_with_a_warning(
+    ledger: Ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_csv(tmp_path / "in.csv", [{**relending_row(1), "备注": "随便"}])
+    assert main(["--db", ledger.url, "import", "drawdowns", str(path)]) == 0
+    assert "备注" in capsys.readouterr().err
+
+
+def test_enterprise_directory_import(ledger: Ledger, tmp_path: Path) -> None:
+    from ledger.io.enterprises import import_enterprises
+
+    rows = [
+        {
+            "统一社会信用代码": uscc(1),
+            "企业名称": "北京一号科技有限公司",
+            "行业代码": "C3911",
+            "企业规模": "小型",
+            "资质": "高新技术企业",
+            "有效期起": "2022-05-01",
+            "有效期止": "",
+        },
+        {
+            "统一社会信用代码": uscc(1),
+            "企业名称": "北京一号科技有限公司",
+            "行业代码": "C3911",
+            "企业规模": "小型",
+            "资质": "专精特新中小企业",
+            "有效期起": "2023/1/1",
+            "有效期止": "2025年12月31日",
+        },
+        {
+            "统一社会信用代码": uscc(2),
+            "企业名称": "北京二号商贸有限公司",
+            "行业代码": "F5176",
+            "企业规模": "微型",
+            "资质": "",
+            "有效期起": "",
+            "有效期止": "",
+        },
+    ]
+    path = write_csv(tmp_path / "dir.csv", rows, encoding="gb18030")
+    before = counts(ledger)
+    result = import_enterprises(ledger, path)
+    assert result.ok and (result.new_enterprises, result.new_statuses) == (2, 2), result.errors
+    after = counts(ledger)
+    assert after["enterprise"] == before["enterprise"] + 2
+    assert after["audit_log"] == before["audit_log"] + 3  # one import record + one create per enterprise
+    assert ledger.verify_audit().ok
+    again = import_enterprises(ledger, path)
+    assert again.ok and again.skipped == 2 and counts(ledger) == after
+    bad = write_csv(
+        tmp_path / "bad.csv", [{**rows[0], "企业规模": "中型"}, {**rows[2], "统一社会信用代码": "123"}]
+    )
+    failed = import_enterprises(ledger, bad)
+    assert _errors(failed) == {(1, "enterprise_size"), (2, "enterprise_uscc")}
+    assert counts(ledger) == after
