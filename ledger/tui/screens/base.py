@@ -1,0 +1,55 @@
+"""What every ledger screen shares: the facade, the app's fixed "today", and running database work off the UI
+thread with errors shown as notifications instead of tracebacks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+
+from ledger.facade import Ledger
+from ledger.tui.errors import describe
+from ledger.tui.i18n import t
+
+if TYPE_CHECKING:
+    from ledger.tui.app import LedgerApp
+
+
+class LedgerMixin:
+    app: Any
+
+    @property
+    def ledger(self) -> Ledger:
+        ledger_app: LedgerApp = self.app
+        return ledger_app.ledger
+
+    @property
+    def today(self) -> date:
+        ledger_app: LedgerApp = self.app
+        return ledger_app.today
+
+    def report_error(self, exc: BaseException) -> None:
+        """Called from a worker thread: shows the problem as a notification on the UI thread."""
+        self.app.call_from_thread(self.app.notify, describe(exc), severity="error", timeout=8)
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        """(title, help, callback) for the command palette while this screen is active."""
+        return []
+
+
+class LedgerScreen(LedgerMixin, Screen[None]):
+    """A top-level screen (one per app mode)."""
+
+
+class LedgerModal(LedgerMixin, ModalScreen[Any]):
+    """A dialog over a screen; escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", t("common.cancel"), id="dialog.cancel")
+    ]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

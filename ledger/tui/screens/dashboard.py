@@ -1,0 +1,271 @@
+"""Dashboard, the opening screen: where the year stands, per tool and for the ≥50% key-area rule.
+
+Each panel loads in its own thread worker, so the screen paints at once with "加载中…" and fills in as the
+aggregates (SQL over integer fen, served by the drawdown indexes) come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Static
+
+from ledger.domain.money import yuan_to_fen
+from ledger.services import queries
+from ledger.services.queries import DrawdownRow, ToolFigures
+from ledger.tui.format import iso, percent, ratio, wan, yuan
+from ledger.tui.i18n import t
+from ledger.tui.screens.base import LedgerScreen
+
+BAR_WIDTH = 12
+
+
+def quota_bar(used_fen: int, quota_fen: int | None) -> str:
+    """'██████░░░░░░ 51.20%' of the annual quota; the text says so when no quota is configured."""
+    if not quota_fen:
+        return t("dash.no_quota")
+    share = ratio(used_fen, quota_fen) or Decimal(0)
+    filled = min(BAR_WIDTH, int(share * BAR_WIDTH))
+    return "█" * filled + "░" * (BAR_WIDTH - filled) + " " + percent(share)
+
+
+@dataclass(frozen=True)
+class ToolLine:
+    code: str
+    name: str
+    figures: ToolFigures | None
+    outstanding_fen: int
+    quota_fen: int | None
+
+
+class FiguresLoaded(Message):
+    def __init__(self, lines: list[ToolLine]) -> None:
+        super().__init__()
+        self.lines = lines
+
+
+class MaturingLoaded(Message):
+    def __init__(self, rows: list[DrawdownRow], total: int) -> None:
+        super().__init__()
+        self.rows, self.total = rows, total
+
+
+class ShareLoaded(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class FindingsLoaded(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class DashboardScreen(LedgerScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload", t("common.refresh"), id="dashboard.refresh")
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="dash-top"):
+            with Vertical(id="dash-tools-box", classes="panel"):
+                yield Static(t("dash.tools"), classes="panel-title")
+                yield DataTable(id="dash-tools", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="dash-side"):
+                with Vertical(classes="panel", id="dash-share-box"):
+                    yield Static(t("dash.share"), classes="panel-title")
+                    yield Static(t("common.loading"), id="dash-share")
+                with Vertical(classes="panel", id="dash-findings-box"):
+                    yield Static(t("dash.findings"), classes="panel-title")
+                    yield Static(t("common.loading"), id="dash-findings")
+        with Vertical(classes="panel", id="dash-maturing-box"):
+            yield Static(t("dash.maturing"), classes="panel-title", id="dash-maturing-title")
+            yield DataTable(id="dash-maturing", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        tools = self.query_one("#dash-tools", DataTable)
+        for key, width in (
+            ("col.tool", 20),
+            ("col.month_wan", 14),
+            ("col.ytd_wan", 16),
+            ("col.outstanding_wan", 16),
+            ("col.quota", 20),
+        ):
+            tools.add_column(t(key), width=width)
+        maturing = self.query_one("#dash-maturing", DataTable)
+        for key, width in (
+            ("col.maturity_on", 10),
+            ("col.id", 8),
+            ("col.tool", 14),
+            ("col.institution", 24),
+            ("col.enterprise", 32),
+            ("col.amount_yuan", 18),
+        ):
+            maturing.add_column(t(key), width=width)
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self.action_reload()
+
+    def action_reload(self) -> None:
+        self.load_figures()
+        self.load_maturing()
+        self.load_share()
+        self.load_findings()
+
+    # -- workers -----------------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="dash-figures", exit_on_error=False)
+    def load_figures(self) -> None:
+        try:
+            with self.ledger.connect() as conn:
+                figures = queries.tool_figures(conn, self.today)
+            outstanding = {o.tool_code: o.amount_fen for o in self.ledger.outstanding(self.today)}
+        except Exception as exc:
+            self.report_error(exc)
+            return
+        lines = []
+        for tool in self.ledger.catalogue:
+            quota = yuan_to_fen(tool.annual_quota_yuan) if tool.annual_quota_yuan is not None else None
+            lines.append(
+                ToolLine(tool.code, tool.name, figures.get(tool.code), outstanding.get(tool.code, 0), quota)
+            )
+        self.post_message(FiguresLoaded(lines))
+
+    @work(thread=True, exclusive=True, group="dash-maturing", exit_on_error=False)
+    def load_maturing(self) -> None:
+        try:
+            with self.ledger.connect() as conn:
+                rows, total = queries.maturing_soon(conn, self.today, days=30, limit=50)
+        except Exception as exc:
+            self.report_error(exc)
+            return
+        self.post_message(MaturingLoaded(rows, total))
+
+    @work(thread=True, exclusive=True, group="dash-share", exit_on_error=False)
+    def load_share(self) -> None:
+        share = getattr(self.ledger, "share", None)
+        if share is None:
+            self.post_message(ShareLoaded(t("common.unavailable")))
+            return
+        try:
+            result = share(self.today.year, as_of=self.today)
+        except Exception as exc:
+            self.post_message(ShareLoaded(f"{t('common.error')}: {exc}"))
+            return
+        self.post_message(ShareLoaded(share_summary(result)))
+
+    @work(thread=True, exclusive=True, group="dash-findings", exit_on_error=False)
+    def load_findings(self) -> None:
+        checks = getattr(self.ledger, "checks", None)
+        if checks is None:
+            self.post_message(FindingsLoaded(t("common.unavailable")))
+            return
+        try:
+            findings = checks(self.today.year)
+        except Exception as exc:
+            self.post_message(FindingsLoaded(f"{t('common.error')}: {exc}"))
+            return
+        if not findings:
+            self.post_message(FindingsLoaded(t("dash.no_findings")))
+            return
+        lines = [
+            f"[{'red' if getattr(f, 'severity', '') == 'error' else 'yellow'}]●[/] {f.message}"
+            for f in findings[:12]
+        ]
+        if len(findings) > 12:
+            lines.append(f"… +{len(findings) - 12}")
+        self.post_message(FindingsLoaded("\n".join(lines)))
+
+    # -- handlers ----------------------------------------------------------------------------------------------
+    @on(FiguresLoaded)
+    def _figures(self, message: FiguresLoaded) -> None:
+        table = self.query_one("#dash-tools", DataTable)
+        table.clear()
+        month = ytd = outstanding = 0
+        for line in message.lines:
+            f = line.figures
+            month += f.month_fen if f else 0
+            ytd += f.ytd_fen if f else 0
+            outstanding += line.outstanding_fen
+            table.add_row(
+                line.name,
+                _right(wan(f.month_fen) if f else "—"),
+                _right(wan(f.ytd_fen) if f else "—"),
+                _right(wan(line.outstanding_fen) if line.outstanding_fen else "—"),
+                quota_bar(f.ytd_fen if f else 0, line.quota_fen),
+                key=line.code,
+            )
+        table.add_row(
+            f"[b]{t('dash.total')}[/b]",
+            _right(wan(month)),
+            _right(wan(ytd)),
+            _right(wan(outstanding)),
+            "",
+            key="__total__",
+        )
+
+    @on(MaturingLoaded)
+    def _maturing(self, message: MaturingLoaded) -> None:
+        table = self.query_one("#dash-maturing", DataTable)
+        table.clear()
+        names = {tool.code: tool.name for tool in self.ledger.catalogue}
+        for row in message.rows:
+            table.add_row(
+                iso(row.maturity_on),
+                str(row.id),
+                names.get(row.tool_code, row.tool_code),
+                row.institution_name,
+                row.enterprise_name,
+                _right(yuan(row.amount_fen)),
+                key=str(row.id),
+            )
+        title = f"{t('dash.maturing')} · {t('dd.count', count=f'{message.total:,}')}"
+        self.query_one("#dash-maturing-title", Static).update(title)
+
+    @on(ShareLoaded)
+    def _share(self, message: ShareLoaded) -> None:
+        self.query_one("#dash-share", Static).update(message.text)
+
+    @on(FindingsLoaded)
+    def _findings(self, message: FindingsLoaded) -> None:
+        self.query_one("#dash-findings", Static).update(message.text)
+
+    @on(DataTable.RowSelected, "#dash-maturing")
+    def _open_drawdown(self, event: DataTable.RowSelected) -> None:
+        """Enter on a maturing drawdown opens it in the list (filtered to its id is not a filter: use the text)."""
+        self.app.action_open("drawdowns")
+
+
+def share_summary(result: Any) -> str:
+    """The rules module's ShareResult as three lines: share vs threshold, the sums, and the headroom."""
+    status = t(f"rules.{result.status}") if getattr(result, "status", "") in ("pass", "fail") else ""
+    colour = "green" if result.status == "pass" else "red"
+    headroom = ""
+    if getattr(result, "headroom_kind", "none") != "none":
+        headroom = t(f"rules.headroom.{result.headroom_kind}", amount=wan(result.headroom_fen))
+    return "\n".join(
+        line
+        for line in (
+            f"[b {colour}]{percent(result.share)}[/] ({status}, ≥{percent(result.threshold, 0)})",
+            f"{t('rules.key_wan')} {wan(result.key_area_fen)} / {t('rules.total_wan')} {wan(result.total_fen)}",
+            headroom,
+        )
+        if line
+    )
+
+
+def _right(text: str) -> Any:
+    from rich.text import Text
+
+    return Text(text, justify="right")

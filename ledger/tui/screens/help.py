@@ -1,0 +1,62 @@
+"""`?`: every key of the screen underneath and the global ones, read from the live bindings (so it never lies)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from ledger.tui.i18n import t
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", t("nav.back"), id="help.close"),
+        Binding("question_mark", "dismiss", t("nav.back"), show=False, id="help.close2"),
+    ]
+
+    def __init__(self, under: Screen[Any]) -> None:
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog help"):
+            yield Static(t("help.title"), classes="dialog-title")
+            yield Static(self._table(), id="help-keys")
+            yield Static(t("help.palette"), classes="muted")
+
+    def _table(self) -> Table:
+        table = Table(box=None, expand=True, show_header=False, padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_column(style="dim")
+        seen: set[tuple[str, str]] = set()
+        app_bindings: list[Any] = list(getattr(self.app, "BINDINGS", []))
+        groups = [(t("help.screen"), self._screen_bindings()), (t("help.global"), app_bindings)]
+        for title, bindings in groups:
+            table.add_row(f"[u]{title}[/u]", "", "")
+            for binding in bindings:
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                key = binding.key_display or self.app.get_key_display(binding)
+                if (key, binding.description) in seen:
+                    continue
+                seen.add((key, binding.description))
+                table.add_row(key, binding.description, binding.id or "")
+        return table
+
+    def _screen_bindings(self) -> list[Binding]:
+        out: list[Binding] = []
+        for node in [self.under, *self.under.walk_children()]:
+            for binding in getattr(node, "BINDINGS", []):
+                if isinstance(binding, Binding):
+                    out.append(binding)
+        return out
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)

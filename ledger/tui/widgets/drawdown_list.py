@@ -1,0 +1,266 @@
+"""The drawdown list: a Line-API scroll view over a window of rows fetched from SQL as the user scrolls.
+
+Why not DataTable: it builds every row up front (3.5 s at 10k rows, 30 s at 100k). Here the virtual height is the
+row count, `render_line` draws only the visible lines from a small page cache, and a missing page is requested
+from the owning screen (which fetches it in a thread worker with LIMIT/OFFSET and hands it back). Rows not yet
+loaded show as "…" for the few milliseconds a page takes. Toolong's LogLines works the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ledger.services.queries import DrawdownRow
+from ledger.tui.format import iso, yuan
+from ledger.tui.i18n import t
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    width: int
+    right: bool = False
+
+
+# Ordered by what an operator scans for: at 120 columns everything up to the status is visible beside the
+# detail pane; wider terminals show the rest; left/right scrolls.
+COLUMNS: tuple[Column, ...] = (
+    Column("col.id", 7, right=True),
+    Column("col.drawn_on", 10),
+    Column("col.tool", 8),
+    Column("col.institution", 14),
+    Column("col.enterprise", 20),
+    Column("col.amount_yuan", 16, right=True),
+    Column("col.status", 6),
+    Column("col.maturity_on", 10),
+    Column("col.key_area", 4),
+    Column("col.bill_no", 30),
+)
+LINE_WIDTH = sum(c.width + 1 for c in COLUMNS)
+
+
+def _cell(text: str, column: Column) -> Text:
+    cell = Text(text, no_wrap=True, overflow="ellipsis")
+    cell.truncate(column.width, overflow="ellipsis")
+    width = cell.cell_len
+    if width < column.width:
+        pad = " " * (column.width - width)
+        cell = Text(pad) + cell if column.right else cell + Text(pad)
+    return cell + Text(" ")
+
+
+def header_text() -> Text:
+    line = Text()
+    for column in COLUMNS:
+        line += _cell(t(column.key), column)
+    return line
+
+
+def row_cells(row: DrawdownRow, tool_names: dict[str, str]) -> list[str]:
+    return [
+        str(row.id),
+        iso(row.drawn_on),
+        tool_names.get(row.tool_code, row.tool_code),
+        row.institution_name,
+        row.enterprise_name,
+        yuan(row.amount_fen),
+        t(f"status.{row.status}"),
+        iso(row.maturity_on),
+        t("common.yes") if row.key_area else "",
+        row.bill_no or "",
+    ]
+
+
+class DrawdownList(ScrollView, can_focus=True):
+    """Shows `total` rows; asks for pages it lacks with `NeedPage`; reports the row under the cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", show=False, id="list.up"),
+        Binding("down", "cursor(1)", show=False, id="list.down"),
+        Binding("pageup", "page(-1)", show=False, id="list.pageup"),
+        Binding("pagedown", "page(1)", show=False, id="list.pagedown"),
+        Binding("home", "jump(0)", show=False, id="list.home"),
+        Binding("end", "jump(-1)", show=False, id="list.end"),
+        Binding("enter", "select", show=False, id="list.select"),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "drawdown-list--cursor",
+        "drawdown-list--reversed",
+        "drawdown-list--key",
+    }
+    DEFAULT_CSS = """
+    DrawdownList > .drawdown-list--cursor { background: $accent 40%; }
+    DrawdownList:focus > .drawdown-list--cursor { background: $accent; color: $text; }
+    DrawdownList > .drawdown-list--reversed { color: $text-muted; text-style: strike; }
+    DrawdownList > .drawdown-list--key { color: $success; }
+    """
+
+    cursor: reactive[int] = reactive(0)
+
+    class NeedPage(Message):
+        def __init__(self, generation: int, page: int) -> None:
+            super().__init__()
+            self.generation = generation
+            self.page = page
+
+    class Highlighted(Message):
+        def __init__(self, row: DrawdownRow | None) -> None:
+            super().__init__()
+            self.row = row
+
+    class Selected(Message):
+        def __init__(self, row: DrawdownRow) -> None:
+            super().__init__()
+            self.row = row
+
+    def __init__(self, tool_names: dict[str, str], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.tool_names = tool_names
+        self.generation = 0
+        self.total = 0
+        self.exact = True
+        self._pages: dict[int, list[DrawdownRow]] = {}
+        self._pending: set[int] = set()
+
+    # -- data --------------------------------------------------------------------------------------------------
+    def reset(self, total: int, exact: bool, cursor: int = 0) -> int:
+        """A new result set (filters or sort changed, or a write happened): drop the cache, keep nothing stale."""
+        self.generation += 1
+        self._pages.clear()
+        self._pending.clear()
+        self.total, self.exact = total, exact
+        self.virtual_size = Size(LINE_WIDTH, total)
+        self.set_reactive(DrawdownList.cursor, min(max(cursor, 0), max(total - 1, 0)))
+        self._scroll_cursor_into_view(animate=False)
+        self.refresh()
+        self._post_highlight()
+        return self.generation
+
+    def add_page(self, generation: int, page: int, rows: list[DrawdownRow]) -> None:
+        if generation != self.generation:
+            return  # a late answer for filters the user has already changed
+        self._pending.discard(page)
+        self._pages[page] = rows
+        start = page * PAGE_SIZE
+        if not self.exact and start + len(rows) >= self.total:
+            # Capped count: the list grows as the user reaches its end, and becomes exact at the last page.
+            if len(rows) < PAGE_SIZE:
+                self.total, self.exact = start + len(rows), True
+            else:
+                self.total = start + len(rows) + PAGE_SIZE
+            self.virtual_size = Size(LINE_WIDTH, self.total)
+        if len(self._pages) > 50:  # keep memory flat on long scrolls: forget pages far from the cursor
+            here = self.cursor // PAGE_SIZE
+            for far in sorted(self._pages, key=lambda p: -abs(p - here))[:10]:
+                del self._pages[far]
+        self.refresh()
+        if start <= self.cursor < start + PAGE_SIZE:
+            self._post_highlight()
+
+    def row_at(self, index: int) -> DrawdownRow | None:
+        rows = self._pages.get(index // PAGE_SIZE)
+        if rows is None:
+            return None
+        offset = index % PAGE_SIZE
+        return rows[offset] if offset < len(rows) else None
+
+    @property
+    def current(self) -> DrawdownRow | None:
+        return self.row_at(self.cursor) if self.total else None
+
+    def _request(self, page: int) -> None:
+        if page < 0 or page * PAGE_SIZE >= max(self.total, 1) or page in self._pages or page in self._pending:
+            return
+        self._pending.add(page)
+        self.post_message(self.NeedPage(self.generation, page))
+
+    # -- rendering ---------------------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        base = self.rich_style
+        if index >= self.total:
+            return Strip.blank(width, base)
+        row = self.row_at(index)
+        if row is None:
+            self._request(index // PAGE_SIZE)
+            return Strip([Segment("  …", base)]).crop_extend(0, width, base)
+        # Neighbouring pages are fetched before the user reaches them, so paging down rarely shows "…".
+        page = index // PAGE_SIZE
+        if index % PAGE_SIZE > PAGE_SIZE - 40:
+            self._request(page + 1)
+        elif index % PAGE_SIZE < 40:
+            self._request(page - 1)
+        line = Text()
+        for value, column in zip(row_cells(row, self.tool_names), COLUMNS, strict=True):
+            line += _cell(value, column)
+        if row.status == "reversed":
+            line.stylize(self.get_component_rich_style("drawdown-list--reversed"))
+        elif row.key_area:
+            line.stylize(self.get_component_rich_style("drawdown-list--key"), 0, COLUMNS[0].width)
+        style = base
+        if index == self.cursor:
+            style = base + self.get_component_rich_style("drawdown-list--cursor")
+            line.stylize(style)
+        segments = list(line.render(self.app.console))
+        strip = Strip(segments, line.cell_len).apply_style(style if index == self.cursor else Style())
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    # -- cursor ------------------------------------------------------------------------------------------------
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self._post_highlight()
+
+    def _post_highlight(self) -> None:
+        self.post_message(self.Highlighted(self.current))
+
+    def _scroll_cursor_into_view(self, animate: bool = False) -> None:
+        height = max(self.scrollable_content_region.height, 1)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=animate)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=animate)
+
+    def _move(self, index: int) -> None:
+        if self.total:
+            self.cursor = min(max(index, 0), self.total - 1)
+
+    def action_cursor(self, delta: int) -> None:
+        self._move(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        height = max(self.scrollable_content_region.height, 1)
+        self._move(self.cursor + direction * height)
+        self.scroll_to(y=int(self.scroll_offset.y) + direction * height, animate=False)
+
+    def action_jump(self, where: int) -> None:
+        self._move(self.total - 1 if where < 0 else where)
+
+    def action_select(self) -> None:
+        row = self.current
+        if row is not None:
+            self.post_message(self.Selected(row))
+
+    def on_click(self, event: object) -> None:
+        offset = getattr(event, "y", None)
+        if isinstance(offset, int):
+            self._move(int(self.scroll_offset.y) + offset)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(LINE_WIDTH, self.total)
