@@ -22,7 +22,6 @@ from ledger.config import Config
 from ledger.db.models import Drawdown, Enterprise, Institution
 from ledger.domain.bills import make_bill_number
 from ledger.domain.dates import add_months
-from ledger.domain.eligibility import eligibility_problem
 from ledger.domain.enterprise import EnterpriseFacts, StatusEntry
 from ledger.domain.uscc import make_uscc
 from ledger.services.audit import append_many, begin_audit, reference_payload
@@ -276,25 +275,17 @@ def _create_reference(
     return banks, firms_out
 
 
-def _tools_for(
-    config: Config, firm: _Firm, on: date, cache: dict[tuple[int, int, int], list[Tool]]
-) -> list[Tool]:
-    """Cached per firm and month: a status lapsing mid-month can slip through, and the booking rules then refuse
-    the row (counted as rejected), exactly as they would a clerk's."""
-    key = (firm.id, on.year, on.month)
-    if key not in cache:
-        cache[key] = _eligible_tools(config, firm, on)
-    return cache[key]
-
-
-def _eligible_tools(config: Config, firm: _Firm, on: date) -> list[Tool]:
-    return [
-        t
-        for t in config.catalogue
-        if t.available_on(on)
-        and eligibility_problem(t.eligibility, firm.facts, on) is None
-        and t.rate_table.rate_on(on) is not None
-    ]
+def _candidate_tools(config: Config, facts: EnterpriseFacts) -> tuple[Tool, ...]:
+    """Tools whose target the firm could meet at some date (any of its statuses, ignoring validity). Whether it
+    does on the drawdown date is left to the booking rules, which refuse a lapsed status as they would a clerk's."""
+    names = {s.status for s in facts.statuses}
+    return tuple(
+        t for t in config.catalogue
+        if t.eligibility.open
+        or names & set(t.eligibility.statuses)
+        or facts.industry_code.startswith(t.eligibility.industry_prefixes)
+        or facts.size in t.eligibility.sizes
+    )
 
 
 def _request(
@@ -356,15 +347,17 @@ def _drawdowns(
 ) -> Iterator[dict[str, Any]]:
     span = (last - first).days
     serial = 0
-    cache: dict[tuple[int, int, int], list[Tool]] = {}
+    firm_tools: dict[int, tuple[Tool, ...]] = {}
     while stats["drawdowns"] < count:
         serial += 1
         firm = firms[rng.randrange(len(firms))]
         on = first + timedelta(days=rng.randint(0, span))
-        choices = _tools_for(config, firm, on, cache)
-        if not choices:
+        choices = firm_tools.get(firm.id)
+        if choices is None:
+            choices = firm_tools[firm.id] = _candidate_tools(config, firm.facts)
+        tool = rng.choice(choices) if choices else None
+        if tool is None or not tool.available_on(on) or tool.rate_table.rate_on(on) is None:
             continue
-        tool = rng.choice(choices)
         bank = banks[rng.randrange(len(banks))]
         request = _request(rng, tool, firm, bank, on, serial)
         try:
