@@ -1,0 +1,227 @@
+"""The TUI driven as an operator would, on both backends: book through the form, filter the list, reverse from
+the list, run a query, keep an unsaved form, quit with status 0. Every assertion checks the ledger or what the
+screen shows, derived from the bookings made in the test."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from textual.widgets import DataTable, Input, OptionList, Select, Static, TextArea
+
+from ledger.facade import Ledger
+from ledger.services import queries
+from ledger.services.queries import DrawdownFilter
+from ledger.tui.app import LedgerApp
+from ledger.tui.i18n import t
+from ledger.tui.screens.confirm import ConfirmScreen
+from ledger.tui.screens.event_dialog import EventDialog
+from ledger.tui.widgets.drawdown_list import DrawdownList
+from tests.factories import BANK, add_borrower, bill, rediscount, relending, setup_bank
+from tests.tui.conftest import TODAY, drive, settle
+
+
+def _text(app: LedgerApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def _type(pilot, selector: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.click(selector)
+    pilot.app.screen.query_one(selector, Input).focus()
+    await pilot.press(*text)
+
+
+@drive
+async def test_book_a_drawdown_through_the_form(ledger: Ledger) -> None:
+    setup_bank(ledger)
+    uscc = add_borrower(ledger, 1, industry="C3911", name="北京精密制造有限公司")
+    app = LedgerApp(ledger, today=TODAY, start="new")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#f-tool", Select).value = ledger.tool("京民融").code
+        screen.query_one("#f-institution_code", Select).value = BANK
+        # Enterprise by name: the suggestion list offers it, Enter on it fills in the USCC.
+        await _type(pilot, "#f-enterprise_uscc", "精密")
+        await settle(pilot)
+        suggestions = screen.query_one("#suggestions", OptionList)
+        assert suggestions.option_count == 1 and not suggestions.has_class("empty")
+        suggestions.focus()
+        suggestions.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.query_one("#f-enterprise_uscc", Input).value == uscc
+        # A maturity before the drawdown date is flagged beside the field as it is typed.
+        await _type(pilot, "#f-maturity_on", "2023-01-01")
+        await settle(pilot)
+        assert "到期日须晚于发放日" in _text(app, "#msg-maturity_on")
+        screen.query_one("#f-maturity_on", Input).value = "2024-06-15"
+        await _type(pilot, "#f-amount", "1,250,000.50")
+        await _type(pilot, "#f-lend_rate", "3.45")
+        await settle(pilot)
+        assert _text(app, "#msg-maturity_on") == ""
+        # The rate came from the rate table for 2023-06-15 (special tools: 1.75 %).
+        assert screen.query_one("#f-cb_rate", Input).value == str(
+            ledger.tool("京民融").rate_table.rate_on(TODAY)
+        )
+        preview = _text(app, "#form-preview")
+        assert "1,250,000.50" in preview and "重点领域:是" in preview  # C3911 is manufacturing
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    with ledger.connect() as conn:
+        rows = queries.drawdown_page(conn, DrawdownFilter(), TODAY, 0)
+    assert [(r.amount_fen, r.uscc, r.key_area, r.maturity_on) for r in rows] == [
+        (125000050, uscc, True, date(2024, 6, 15))
+    ]
+
+
+@drive
+async def test_form_rejects_and_keeps_what_was_typed(ledger: Ledger) -> None:
+    setup_bank(ledger)
+    app = LedgerApp(ledger, today=TODAY, start="new")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#f-tool", Select).value = ledger.tool("再贴现").code
+        await settle(pilot)
+        # Rediscount shows the bill fields and hides the separate central-bank amount.
+        assert not screen.query_one("#row-bill_no").has_class("hidden")
+        assert screen.query_one("#row-amount").has_class("hidden")
+        assert t("form.principal.rediscount") in _text(app, "#label-principal")
+        await _type(pilot, "#f-bill_no", "12345")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert _text(app, "#msg-bill_no") != ""  # shown beside the field once saving was tried
+        assert _text(app, "#msg-enterprise_uscc") != ""
+        # A stray escape asks before discarding; "keep editing" keeps every character.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")  # the focused default is the safe answer
+        await settle(pilot)
+        assert screen.query_one("#f-bill_no", Input).value == "12345"
+        # ctrl+q with a dirty form asks too, and does not quit.
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen) and app.is_running
+        await pilot.press("escape")
+    with ledger.connect() as conn:
+        assert queries.count_drawdowns(conn, DrawdownFilter(), TODAY) == (0, True)
+
+
+async def _book_three(ledger: Ledger) -> dict[str, int]:
+    setup_bank(ledger)
+    green = add_borrower(ledger, 1, industry="C3825", name="北京绿色制造有限公司")
+    plain = add_borrower(ledger, 2, name="北京普通服务有限公司")
+    return {
+        "march": ledger.book(relending(plain, amount="1000000.00")).id,  # type: ignore[union-attr]
+        "april": ledger.book(relending(green, drawn_on="2023-04-03", amount="250000.50")).id,  # type: ignore[union-attr]
+        "bill": ledger.book(rediscount(plain, bill(7))).id,  # type: ignore[union-attr]
+    }
+
+
+@drive
+async def test_filter_the_list(ledger: Ledger) -> None:
+    ids = await _book_three(ledger)
+    app = LedgerApp(ledger, today=TODAY, start="drawdowns")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        listing = app.screen.query_one(DrawdownList)
+        assert listing.total == 3 and listing.current is not None and listing.current.id == ids["bill"]
+        assert "3" in _text(app, "#dd-status")
+        await pilot.press("slash", *"普通服务")
+        await settle(pilot)
+        assert listing.total == 2
+        assert sorted(r.id for r in (listing.row_at(0), listing.row_at(1)) if r) == sorted(
+            [ids["march"], ids["bill"]]
+        )
+        # Narrow further by month in the database: only the March loan (the bill was also drawn 2023-03-01).
+        app.screen.query_one("#f-tool", Select).value = ledger.tool("京民融").code
+        await settle(pilot)
+        assert listing.total == 1 and listing.current is not None and listing.current.id == ids["march"]
+        assert "1,000,000.00" in _text(app, "#dd-detail")
+        await pilot.press("escape", "c")  # back to the list, then clear every filter
+        await settle(pilot)
+        assert listing.total == 3
+        assert app.screen.query_one("#f-text", Input).value == ""
+        assert app.screen.query_one("#f-tool", Select).value is Select.NULL
+
+
+@drive
+async def test_reverse_from_the_list(ledger: Ledger) -> None:
+    ids = await _book_three(ledger)
+    app = LedgerApp(ledger, today=TODAY, start="drawdowns")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        listing = app.screen.query_one(DrawdownList)
+        listing.focus()
+        await pilot.press("down")  # second newest: the April loan
+        await settle(pilot)
+        assert listing.current is not None and listing.current.id == ids["april"]
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, EventDialog)
+        await pilot.press("enter")  # no reason: refused, the dialog stays
+        await settle(pilot)
+        assert isinstance(app.screen, EventDialog)
+        assert "原因" in _text(app, "#ev-reason-msg")
+        await pilot.press(*"重复录入", "enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, EventDialog)
+        assert listing.current is not None and listing.current.id == ids["april"]
+        assert listing.current.status == "reversed"
+    assert ledger.state(ids["april"]).reversed
+    assert not ledger.state(ids["march"]).reversed
+
+
+@drive
+async def test_run_a_query_and_refuse_a_write(ledger: Ledger, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    await _book_three(ledger)
+    app = LedgerApp(ledger, today=TODAY, start="sql")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        editor = app.screen.query_one("#sql-editor", TextArea)
+        editor.text = "SELECT drawdown_id, amount_yuan FROM v_drawdown ORDER BY drawdown_id"
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        table = app.screen.query_one("#sql-result", DataTable)
+        assert table.row_count == 3
+        assert [str(table.get_row_at(i)[0]) for i in range(3)] == ["1", "2", "3"]
+        assert t("sql.rows", shown="3") in _text(app, "#sql-status")
+        path = tmp_path / "out.csv"
+        app.screen.query_one("#sql-path", Input).value = str(path)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert len(path.read_text(encoding="utf-8-sig").splitlines()) == 4  # header + 3 rows
+        editor.text = "DELETE FROM drawdown"
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert "只读" in _text(app, "#sql-status")
+    with ledger.connect() as conn:
+        assert queries.count_drawdowns(conn, DrawdownFilter(), TODAY) == (3, True)
+
+
+@drive
+async def test_row_cap_is_said(ledger: Ledger) -> None:
+    await _book_three(ledger)
+    app = LedgerApp(ledger, today=TODAY, start="sql")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        # 3 drawdowns × 600 rows of a cross join: more than the 500-row cap.
+        app.screen.query_one("#sql-editor", TextArea).text = (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600) "
+            "SELECT d.id, n.i FROM drawdown d, n"
+        )
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert app.screen.query_one("#sql-result", DataTable).row_count == 500
+        assert t("sql.rows_capped", shown="500") in _text(app, "#sql-status")
+
+
+@drive
+async def test_quit_returns_zero(ledger: Ledger) -> None:
+    app = LedgerApp(ledger, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+    assert app.return_value == 0
