@@ -336,3 +336,19 @@ def test_enterprise_directory_import(ledger: Ledger, tmp_path: Path) -> None:
     failed = import_enterprises(ledger, bad)
     assert _errors(failed) == {(1, "enterprise_size"), (2, "enterprise_uscc")}
     assert counts(ledger) == after
+
+
+def test_rows_without_bill_or_ref_are_recognised_by_content(ledger: Ledger, tmp_path: Path) -> None:
+    """A relending row with no reference has no key: the same tool, bank, borrower, dates and amounts is the same
+    drawdown on re-import, and twice in one file is an error (two real loans need a ref each)."""
+    rows = [relending_row(1, ref=""), relending_row(2, ref="")]
+    path = write_csv(tmp_path / "in.csv", rows)
+    assert import_drawdowns(ledger, path).new == 2
+    before = counts(ledger)
+    again = import_drawdowns(ledger, path)
+    assert (again.new, again.skipped) == (0, 2) and counts(ledger) == before
+    twice = import_drawdowns(
+        ledger, write_csv(tmp_path / "twice.csv", [relending_row(3, ref=""), relending_row(3, ref="")])
+    )
+    assert _errors(twice) == {(2, "ref")}
+    assert counts(ledger) == before

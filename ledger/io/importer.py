@@ -330,6 +330,9 @@ class _ImportRun:
         """Double booking, reference reuse and closed months, against the ledger and within the file."""
         bills = self._live_bills({c.values["bill_no"] for c in candidates if c.values["bill_no"]})
         refs = self._live_refs({c.values["ext_ref"] for c in candidates if c.values["ext_ref"]})
+        keyless = [c for c in candidates if not c.values["bill_no"] and not c.values["ext_ref"]]
+        same = self._live_same(keyless)
+        chunk_same: dict[tuple[Any, ...], int] = {}
         ours = self.audit.id
         chunk_bills: dict[str, list[tuple[str, int]]] = {}
         chunk_refs: dict[tuple[int, str], int] = {}
@@ -384,6 +387,20 @@ class _ImportRun:
                             f"业务编号与本文件第{chunk_refs[key]}行重复 (reference twice in this file)",
                         )
                     )
+            if not bill_no and not ref:
+                same_key = _same_key(v, c.firm.uscc)
+                found_same = same.get(same_key)
+                if found_same is not None and found_same == ours:
+                    problems.append(FieldProblem("ref", "", _SAME_IN_FILE))
+                elif found_same is not None:
+                    skip = True
+                if same_key in chunk_same:
+                    problems.append(
+                        FieldProblem(
+                            "ref", "", f"与本文件第{chunk_same[same_key]}行完全相同 " + _SAME_IN_FILE
+                        )
+                    )
+                chunk_same[same_key] = c.row_no
             if skip and not problems:
                 self.result.skipped += 1
                 continue
@@ -574,6 +591,29 @@ class _ImportRun:
                 found.setdefault(row[1], []).append((row[0], row[2], row[3], row[4]))
         return found
 
+    def _live_same(self, keyless: list[_Candidate]) -> dict[tuple[Any, ...], int]:
+        """Rows with neither bill nor reference are recognised by their content: a live drawdown with the same
+        tool, bank, borrower, dates and amounts and no reference. Returns key → audit id of the match."""
+        uscc_of = {c.firm.id: c.firm.uscc for c in keyless if c.firm.id is not None}
+        firm_ids = sorted(uscc_of)
+        if not firm_ids:
+            return {}
+        first = min(c.values["drawn_on"] for c in keyless)
+        last = max(c.values["drawn_on"] for c in keyless)
+        found: dict[tuple[Any, ...], int] = {}
+        for start in range(0, len(firm_ids), IN_LIST):
+            for row in self.conn.execute(
+                select(_DD).where(
+                    _DD.c.enterprise_id.in_(firm_ids[start : start + IN_LIST]),
+                    _DD.c.drawn_on.between(first, last),
+                    _DD.c.ext_ref == "",
+                    _DD.c.bill_no.is_(None),
+                    not_reversed(),
+                )
+            ).mappings():
+                found[_same_key(row, uscc_of[row["enterprise_id"]])] = row["audit_id"]
+        return found
+
     def _live_refs(self, refs: set[str]) -> dict[tuple[int, str], tuple[int, int]]:
         found: dict[tuple[int, str], tuple[int, int]] = {}
         for part in _parts(sorted(refs)):
@@ -630,6 +670,23 @@ def parse_status_token(token: str, drawn_on: date) -> StatusEntry | None:
     if not entry.valid_on(drawn_on):
         raise ValueError(f"资质有效期{start}~{end or ''}不含发放日{drawn_on} (status not valid on drawn_on)")
     return entry
+
+
+_SAME_IN_FILE = (
+    "与本文件中另一行完全相同;如确为两笔请填写业务编号 (identical row twice in this file: give each a ref)"
+)
+
+
+def _same_key(values: Any, uscc: str) -> tuple[Any, ...]:
+    return (
+        values["tool_code"],
+        values["institution_id"],
+        uscc,
+        values["drawn_on"],
+        values["maturity_on"],
+        values["amount_fen"],
+        values["principal_fen"],
+    )
 
 
 def _try_date(text: str) -> date | None:
