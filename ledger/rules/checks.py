@@ -589,7 +589,7 @@ def run_checks(
 ) -> list[Finding]:
     """Every rule over `year` up to `as_of` (default the year's end); errors first, then warnings, in rule order."""
     start, end = period(year, as_of)
-    ctx = CheckContext(config, year, start, end, compute_share(conn, config, year, end))
+    ctx = CheckContext(config, year, start, end, compute_share(conn, config, year, end, by_institution=False))
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
     for name, check in CHECKS:

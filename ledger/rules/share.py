@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy import Connection, Select, String, and_, func, select, type_coerce
 
 from ledger.config import Config
 from ledger.db.models import Drawdown, DrawdownEvent, Enterprise, Institution, ToolRecord
@@ -272,7 +272,14 @@ def _day_tool_query(start: date, end: date, conditions: Iterable[Any]) -> Select
     """The one grouping every period figure comes from; its columns lead ix_drawdown_share, so SQLite streams
     the groups straight off the index with no sort and PostgreSQL can answer from an index-only scan."""
     return (
-        select(_D.c.drawn_on, _D.c.tool_code, _D.c.key_area, func.count(), func.sum(_D.c.amount_fen))
+        # The day only feeds the month key, so it is read as text: no date object built per group.
+        select(
+            type_coerce(_D.c.drawn_on, String),
+            _D.c.tool_code,
+            _D.c.key_area,
+            func.count(),
+            func.sum(_D.c.amount_fen),
+        )
         .where(_D.c.drawn_on >= start, _D.c.drawn_on <= end, *conditions)
         .group_by(_D.c.drawn_on, _D.c.tool_code, _D.c.key_area)
     )
@@ -358,12 +365,15 @@ def _clone(acc: _Acc) -> _Acc:
     return new
 
 
-def _gather(conn: Connection, start: date, end: date, scope: _Scope) -> _Figures:
+def _gather(conn: Connection, start: date, end: date, scope: _Scope, by_institution: bool = True) -> _Figures:
     figures = _Figures()
     for day, tool_code, key_area, n, fen in conn.execute(_day_tool_query(start, end, scope.conditions)):
         figures.add_day(day, tool_code, bool(key_area), int(n), int(fen))
-    for institution_id, key_area, n, fen in conn.execute(_institution_query(start, end, scope.conditions)):
-        figures.add_institution(institution_id, bool(key_area), int(n), int(fen))
+    if by_institution:  # a second scan of the same index range, sorted by bank: skip it when not shown
+        for institution_id, key_area, n, fen in conn.execute(
+            _institution_query(start, end, scope.conditions)
+        ):
+            figures.add_institution(institution_id, bool(key_area), int(n), int(fen))
     for day, tool_code, key_area, institution_id, fen in conn.execute(
         _reversed_query(start, end, scope.conditions)
     ):
@@ -441,11 +451,15 @@ def compute_share(
     kind: str | None = None,
     tool_code: str | None = None,
     institution_code: str | None = None,
+    by_institution: bool = True,
 ) -> ShareResult:
-    """The share of `year` up to `as_of` (default the year's end) within the scope given."""
+    """The share of `year` up to `as_of` (default the year's end) within the scope given. `by_institution=False`
+    leaves the bank breakdown empty and saves its scan (the headline figures and the check batch do not need it)."""
     start, end = period(year, as_of)
     scope = _scope(conn, config, kind, tool_code, institution_code)
-    figures = _gather(conn, start, end, scope)
+    figures = _gather(conn, start, end, scope, by_institution)
+    if not by_institution:
+        figures.institutions.clear()  # reversals were folded in per bank; no bank rows without their totals
     return _result(config, year, start, end, scope, figures, _institution_labels(conn, figures.institutions))
 
 

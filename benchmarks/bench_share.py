@@ -1,0 +1,136 @@
+"""Benchmark of `ledger check share` (issue 3) beside hand-written SQL over the same table, in the same process.
+
+Build the ledgers first with the demo generator (data stays under /tmp):
+
+    ledger --db /tmp/bench_share.db demo --drawdowns 1000000 --year 2025 --years 5
+    ledger --db /tmp/bench_share_200k.db demo --drawdowns 200000 --year 2025 --years 1
+    (and the same against postgresql://postgres@127.0.0.1:5432/bench_share_1m and …/bench_share_200k)
+
+Then: .venv/bin/python benchmarks/bench_share.py --year 2025 DB [DB …]
+
+For each database it times, best and median of --repeat runs after one warm-up:
+- raw-floor: SUM over the year from the covering index, reversals NOT excluded (no rule can be faster);
+- raw-share: the hand-written share query an analyst would write, reversals excluded with NOT EXISTS;
+- compute_share: the rule as `check share` runs it (totals, by tool, by month, by bank, headroom);
+- the CLI end to end (`ledger check share --json`) against `ledger --help` as process start-up;
+and checks that compute_share's totals equal raw-share's to the fen. Peak memory is tracemalloc's peak of Python
+allocations during compute_share, and the process's max RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from ledger.facade import Ledger
+from ledger.rules.checks import run_checks
+from ledger.rules.share import compute_share
+
+RAW_FLOOR = """
+SELECT SUM(CASE WHEN key_area THEN amount_fen ELSE 0 END), SUM(amount_fen), COUNT(*)
+FROM drawdown WHERE drawn_on BETWEEN :start AND :end
+"""
+RAW_SHARE = """
+SELECT SUM(CASE WHEN d.key_area THEN d.amount_fen ELSE 0 END), SUM(d.amount_fen), COUNT(*)
+FROM drawdown d
+WHERE d.drawn_on BETWEEN :start AND :end
+  AND NOT EXISTS (SELECT 1 FROM drawdown_event e WHERE e.drawdown_id = d.id AND e.kind = 'reversal')
+"""
+LEDGER = str(Path(sys.executable).with_name("ledger"))
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    result = fn()  # warm-up (page cache, statement cache)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times), result
+
+
+def wall(args: list[str], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(args, capture_output=True, check=False)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench(db: str, year: int, repeat: int, with_checks: bool) -> dict[str, Any]:
+    ledger = Ledger(db)
+    params = {"start": date(year, 1, 1), "end": date(year, 12, 31)}
+    out: dict[str, Any] = {"db": db, "backend": ledger.engine.dialect.name}
+    with ledger.connect() as conn:
+        out["rows_total"] = conn.execute(text("SELECT COUNT(*) FROM drawdown")).scalar_one()
+        out["floor"] = timed(lambda: conn.execute(text(RAW_FLOOR), params).one(), repeat)
+        out["raw"] = timed(lambda: conn.execute(text(RAW_SHARE), params).one(), repeat)
+        out["rule"] = timed(lambda: compute_share(conn, ledger.config, year), repeat)
+        tracemalloc.start()
+        compute_share(conn, ledger.config, year)
+        out["py_peak_kib"] = tracemalloc.get_traced_memory()[1] / 1024
+        tracemalloc.stop()
+        if with_checks:
+            start = time.perf_counter()
+            out["findings"] = len(run_checks(conn, ledger.config, year))
+            out["checks_s"] = time.perf_counter() - start
+    ledger.dispose()
+    raw_key, raw_total, raw_n = out["raw"][2]
+    result = out["rule"][2]
+    out["rows_year"] = out["floor"][2][2]
+    out["exact"] = (int(raw_key), int(raw_total), int(raw_n)) == (
+        result.key_area_fen,
+        result.total_fen,
+        result.drawdowns,
+    )
+    out["startup_s"] = wall([LEDGER, "--help"], 3)
+    out["cli_s"] = wall([LEDGER, "--db", db, "check", "share", "--year", str(year), "--json"], 3)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dbs", nargs="+")
+    parser.add_argument("--year", type=int, default=2025)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--checks", action="store_true", help="also time `check all` once")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, python {platform.python_version()}, {platform.system()}")
+    print(
+        "| ledger | backend | rows (table / year) | raw floor | raw share (NOT EXISTS) | compute_share "
+        "| ratio rule/raw share | ratio rule/floor | CLI wall − start-up | py peak | exact |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for db in args.dbs:
+        r = bench(db, args.year, args.repeat, args.checks)
+        floor, raw, rule = r["floor"][0], r["raw"][0], r["rule"][0]
+        name = db.rsplit("/", 1)[-1]
+        print(
+            f"| {name} | {r['backend']} | {r['rows_total']:,} / {r['rows_year']:,} | {floor * 1000:.0f} ms "
+            f"| {raw * 1000:.0f} ms | {rule * 1000:.0f} ms (median {r['rule'][1] * 1000:.0f}) | {rule / raw:.2f}× "
+            f"| {rule / floor:.2f}× | {(r['cli_s'] - r['startup_s']) * 1000:.0f} ms "
+            f"(wall {r['cli_s']:.2f} s, start-up {r['startup_s']:.2f} s) | {r['py_peak_kib']:.0f} KiB | {r['exact']} |"
+        )
+        if args.checks:
+            print(
+                f"|   `check all` {name}: {r['checks_s']:.2f} s, {r['findings']} findings | | | | | | | | | | |"
+            )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nbenchmark process max RSS: {rss:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
