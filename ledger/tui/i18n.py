@@ -54,9 +54,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "col.key_area": ("重点", "Key"),
     "col.status": ("状态", "Status"),
     "col.bill_no": ("票据号码", "Bill number"),
-    "col.month_wan": ("本月发放(万元)", "Month (10k)"),
-    "col.ytd_wan": ("本年累计(万元)", "YTD (10k)"),
-    "col.outstanding_wan": ("余额(万元)", "Outstanding (10k)"),
+    "col.month_wan": ("本月发放", "This month"),
+    "col.ytd_wan": ("本年累计", "Year to date"),
+    "col.outstanding_wan": ("余额", "Outstanding"),
     "col.quota": ("额度使用", "Quota used"),
     "col.count": ("笔数", "Count"),
     # statuses
@@ -66,7 +66,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "status.reversed": ("已冲正", "reversed"),
     "status.future": ("未起息", "future"),
     # dashboard
-    "dash.tools": ("各工具发放与余额", "Per tool: drawn and outstanding"),
+    "dash.tools": ("各工具发放与余额(万元)", "Per tool: drawn and outstanding (10k yuan)"),
     "dash.share": ("重点领域占比(本年累计)", "Key-area share, year to date"),
     "dash.maturing": ("未来30天到期", "Maturing in the next 30 days"),
     "dash.findings": ("待处理的检查结果", "Open findings"),

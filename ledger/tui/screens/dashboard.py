@@ -24,7 +24,7 @@ from ledger.tui.format import iso, percent, ratio, wan, yuan
 from ledger.tui.i18n import t
 from ledger.tui.screens.base import LedgerScreen
 
-BAR_WIDTH = 12
+BAR_WIDTH = 7
 
 
 def quota_bar(used_fen: int, quota_fen: int | None) -> str:
@@ -95,20 +95,20 @@ class DashboardScreen(LedgerScreen):
     def on_mount(self) -> None:
         tools = self.query_one("#dash-tools", DataTable)
         for key, width in (
-            ("col.tool", 20),
-            ("col.month_wan", 14),
-            ("col.ytd_wan", 16),
-            ("col.outstanding_wan", 16),
-            ("col.quota", 20),
+            ("col.tool", 14),
+            ("col.month_wan", 12),
+            ("col.ytd_wan", 13),
+            ("col.outstanding_wan", 13),
+            ("col.quota", 14),
         ):
             tools.add_column(t(key), width=width)
         maturing = self.query_one("#dash-maturing", DataTable)
         for key, width in (
             ("col.maturity_on", 10),
             ("col.id", 8),
-            ("col.tool", 14),
-            ("col.institution", 24),
-            ("col.enterprise", 32),
+            ("col.tool", 12),
+            ("col.institution", 22),
+            ("col.enterprise", 28),
             ("col.amount_yuan", 18),
         ):
             maturing.add_column(t(key), width=width)
@@ -180,7 +180,8 @@ class DashboardScreen(LedgerScreen):
             self.post_message(FindingsLoaded(t("dash.no_findings")))
             return
         lines = [
-            f"[{'red' if getattr(f, 'severity', '') == 'error' else 'yellow'}]●[/] {f.message}"
+            # No space after the mark: Chinese text then folds at any character, not leaving the bullet alone.
+            f"[{'red' if f.severity == 'error' else 'yellow'}]●{f.rule_name}[/]:{f.message}"
             for f in findings[:12]
         ]
         if len(findings) > 12:

@@ -10,7 +10,7 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
@@ -46,7 +46,7 @@ class EventDialog(LedgerModal):
 
     def compose(self) -> ComposeResult:
         row = self.row
-        with Vertical(classes="dialog", id="event-dialog"):
+        with VerticalScroll(classes="dialog", id="event-dialog"):
             yield Static(t(f"ev.title.{self.kind}", id=row.id), classes="dialog-title")
             yield Static(
                 f"{self.tool_name} · {row.institution_name}\n{row.enterprise_name} ({row.uscc})\n"
@@ -58,14 +58,14 @@ class EventDialog(LedgerModal):
                 yield Input(self.today.isoformat(), id="ev-on")
                 yield Static("", id="ev-on-msg", classes="error-text")
                 yield Static(t("ev.amount"), classes="field-label")
-                yield Input("", id="ev-amount")
+                yield Input("", id="ev-amount", compact=True)
                 yield Static("", id="ev-amount-msg", classes="error-text")
             if self.kind == "rollover":
                 yield Static(t("ev.to"), classes="field-label")
-                yield Input("", id="ev-to", placeholder="YYYY-MM-DD")
+                yield Input("", id="ev-to", placeholder="YYYY-MM-DD", compact=True)
                 yield Static("", id="ev-to-msg", classes="error-text")
             yield Static(t("ev.reason"), classes="field-label")
-            yield Input("", id="ev-reason")
+            yield Input("", id="ev-reason", compact=True)
             yield Static("", id="ev-reason-msg", classes="error-text")
             yield Static("", id="ev-error", classes="error-text")
             with Horizontal(classes="dialog-buttons"):

@@ -169,7 +169,7 @@ class NewDrawdownScreen(LedgerScreen):
         select = self.query_one("#f-institution_code", Select)
         current = select.value
         with self.prevent(Select.Changed):
-            select.set_options([(f"{name} ({code})", code) for code, name, _ in banks])
+            select.set_options([(name, code) for code, name, _ in banks])
             if current is not Select.NULL and any(code == current for code, _, _ in banks):
                 select.value = current
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Select, Static
 
@@ -45,7 +45,7 @@ class ReferenceDialog(LedgerModal):
         raise NotImplementedError
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog"):
             yield Static(t(self.title_key), classes="dialog-title")
             for name, label, widget in self.fields():
                 yield Static(label, classes="field-label")
@@ -55,6 +55,9 @@ class ReferenceDialog(LedgerModal):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t("common.cancel"), id="dlg-cancel")
                 yield Button(t("common.save"), id="dlg-save", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query("Input, Select").first().focus()
 
     @on(Button.Pressed, "#dlg-cancel")
     def _cancel(self) -> None:
@@ -127,13 +130,26 @@ class EnterpriseDialog(ReferenceDialog):
             len(self.typed) >= 6 and self.typed.replace(" ", "").isalnum() and self.typed.isascii()
         )
         return [
-            ("enterprise_uscc", t("ref.uscc"), Input(self.typed if looks_like_code else "", id="d-uscc")),
-            ("enterprise_name", t("ref.name"), Input("" if looks_like_code else self.typed, id="d-name")),
-            ("industry_code", t("ref.industry"), Input(placeholder="C3911", id="d-industry")),
+            (
+                "enterprise_uscc",
+                t("ref.uscc"),
+                Input(self.typed if looks_like_code else "", id="d-uscc", compact=True),
+            ),
+            (
+                "enterprise_name",
+                t("ref.name"),
+                Input("" if looks_like_code else self.typed, id="d-name", compact=True),
+            ),
+            ("industry_code", t("ref.industry"), Input(placeholder="C3911", id="d-industry", compact=True)),
             (
                 "enterprise_size",
                 t("ref.size"),
-                Select([(label, key) for key, label in SIZES.items()], prompt=t("ref.size"), id="d-size"),
+                Select(
+                    [(label, key) for key, label in SIZES.items()],
+                    prompt=t("ref.size"),
+                    id="d-size",
+                    compact=True,
+                ),
             ),
         ]
 
@@ -147,12 +163,14 @@ class InstitutionDialog(ReferenceDialog):
 
     def fields(self) -> list[tuple[str, str, Input | Select[Any]]]:
         return [
-            ("institution_code", t("ref.inst_code"), Input(id="d-code")),
-            ("institution_name", t("ref.inst_name"), Input(id="d-name")),
+            ("institution_code", t("ref.inst_code"), Input(id="d-code", compact=True)),
+            ("institution_name", t("ref.inst_name"), Input(id="d-name", compact=True)),
             (
                 "institution_type",
                 t("ref.inst_type"),
-                Select([(x, x) for x in INSTITUTION_TYPES], prompt=t("ref.inst_type"), id="d-type"),
+                Select(
+                    [(x, x) for x in INSTITUTION_TYPES], prompt=t("ref.inst_type"), id="d-type", compact=True
+                ),
             ),
         ]
 
@@ -175,11 +193,11 @@ class StatusDialog(ReferenceDialog):
             (
                 "status",
                 f"{t('ref.status')} · {self.enterprise_name}",
-                Select([(x, x) for x in ALL_STATUSES], prompt=t("ref.status"), id="d-status"),
+                Select([(x, x) for x in ALL_STATUSES], prompt=t("ref.status"), id="d-status", compact=True),
             ),
             ("valid_from", t("ref.valid_from"), Input(self.today.isoformat(), id="d-from")),
-            ("valid_to", t("ref.valid_to"), Input(placeholder="YYYY-MM-DD", id="d-to")),
-            ("source", t("ref.source"), Input(id="d-source")),
+            ("valid_to", t("ref.valid_to"), Input(placeholder="YYYY-MM-DD", id="d-to", compact=True)),
+            ("source", t("ref.source"), Input(id="d-source", compact=True)),
         ]
 
     def write(self, values: dict[str, Any]) -> int:

@@ -42,7 +42,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("col.drawn_on", 10),
     Column("col.tool", 8),
     Column("col.institution", 14),
-    Column("col.enterprise", 20),
+    Column("col.enterprise", 18),
     Column("col.amount_yuan", 16, right=True),
     Column("col.status", 6),
     Column("col.maturity_on", 10),
