@@ -9,7 +9,7 @@ safety net for imports, overrides, configuration changed after booking, and even
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 from ledger.config import Config
 from ledger.db.models import Drawdown, DrawdownEvent, Enterprise, EnterpriseStatus
 from ledger.domain.dates import add_months
+from ledger.domain.eligibility import Eligibility
 from ledger.domain.money import fen_to_yuan, ppm_to_rate, rate_to_ppm, yuan_to_fen
 from ledger.rules.share import ShareResult, compute_share, display_percent, period
 from ledger.tools import Tool
@@ -86,14 +87,63 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class DayScreen:
+    """One (tool, drawn_on) group of the screening pass; reversed drawdowns included (a superset)."""
+
+    longest_maturity: date
+    rate_differs: int
+    overrides: int
+    top_lend_rate_ppm: int
+
+
+@dataclass
 class CheckContext:
-    """What every check reads: the configuration, the period, and the share (computed once, used twice)."""
+    """What every check reads: the configuration, the period, the share (computed once) and the screening pass."""
 
     config: Config
     year: int
     start: date
     end: date
     share: ShareResult
+    _screen: dict[tuple[str, date], DayScreen] | None = field(default=None, repr=False)
+
+    def screen(self, conn: Connection) -> dict[tuple[str, date], DayScreen]:
+        """One grouped pass over the period's rows, shared by the term, rate, cap and override checks: they run
+        their precise queries (reversals excluded, ids fetched) only for the tools the screen flags, so a clean
+        year costs one scan instead of one per rule and tool."""
+        if self._screen is None:
+            differs = case(
+                (and_(_D.c.table_rate_ppm.is_not(None), _D.c.cb_rate_ppm != _D.c.table_rate_ppm), 1), else_=0
+            )
+            overridden = case((_D.c.override_reason != "", 1), else_=0)
+            query = (
+                select(
+                    _D.c.tool_code,
+                    _D.c.drawn_on,
+                    func.max(_D.c.maturity_on),
+                    func.sum(differs),
+                    func.sum(overridden),
+                    func.max(func.coalesce(_D.c.lend_rate_ppm, 0)),
+                )
+                .where(_D.c.drawn_on >= self.start, _D.c.drawn_on <= self.end)
+                .group_by(_D.c.drawn_on, _D.c.tool_code)
+            )
+            self._screen = {
+                (str(code), _as_date(day)): DayScreen(
+                    _as_date(longest), int(rates), int(overrides), int(lend)
+                )
+                for code, day, longest, rates, overrides, lend in conn.execute(query)
+            }
+        return self._screen
+
+    def flagged_tools(self, conn: Connection, test: Callable[[DayScreen], bool]) -> set[str]:
+        return {code for (code, _), day in self.screen(conn).items() if test(day)}
+
+    def top_lend_rate_ppm(self, conn: Connection, tool_code: str) -> int:
+        return max(
+            (d.top_lend_rate_ppm for (code, _), d in self.screen(conn).items() if code == tool_code),
+            default=0,
+        )
 
 
 Check = Callable[[Connection, CheckContext], list[Finding]]
@@ -266,30 +316,22 @@ def check_balance_cap(conn: Connection, ctx: CheckContext) -> list[Finding]:
 
 
 def check_term(conn: Connection, ctx: CheckContext) -> list[Finding]:
-    """Booked maturities beyond the tool's term. The longest maturity per drawn_on day (≤ 366 rows per tool) finds
-    the days to look at, so the date arithmetic (month ends) stays in Python and no dialect date function is used."""
+    """Booked maturities beyond the tool's term. The screen's longest maturity per (tool, day) finds the days to
+    look at, so the date arithmetic (month ends) stays in Python and no dialect date function is used."""
+    bad_days: dict[str, list[Any]] = {}
+    for (code, day), screened in sorted(ctx.screen(conn).items()):
+        tool = ctx.config.catalogue.find(code)
+        if tool is None or tool.max_term_months is None:
+            continue
+        limit = add_months(day, tool.max_term_months)
+        if screened.longest_maturity > limit:
+            bad_days.setdefault(code, []).append(and_(_D.c.drawn_on == day, _D.c.maturity_on > limit))
     findings = []
-    for tool in ctx.config.catalogue:
-        if tool.max_term_months is None:
-            continue
-        days = (
-            select(_D.c.drawn_on, func.max(_D.c.maturity_on))
-            .where(*_in_period(ctx), _D.c.tool_code == tool.code)
-            .group_by(_D.c.drawn_on)
-        )
-        bad = []
-        for day, longest in conn.execute(days):
-            day = _as_date(day)
-            limit = add_months(day, tool.max_term_months)
-            if _as_date(longest) > limit:
-                bad.append(and_(_D.c.drawn_on == day, _D.c.maturity_on > limit))
-        if not bad:
-            continue
+    for code, bad in bad_days.items():
+        tool = ctx.config.catalogue.get(code)
         total, ids = 0, list[int]()
         for start in range(0, len(bad), 100):
-            n, some = _count_and_ids(
-                conn, [_D.c.tool_code == tool.code, or_(*bad[start : start + 100]), _live()]
-            )
+            n, some = _count_and_ids(conn, [_D.c.tool_code == code, or_(*bad[start : start + 100]), _live()])
             total += n
             ids.extend(some[: ID_CAP - len(ids)])
         if total:
@@ -302,7 +344,7 @@ def check_term(conn: Connection, ctx: CheckContext) -> list[Finding]:
                     f"≤{tool.max_term_months}个月",
                     tuple(ids),
                     total,
-                    tool.code,
+                    code,
                 )
             )
     return findings
@@ -345,16 +387,6 @@ def check_rollovers(conn: Connection, ctx: CheckContext) -> list[Finding]:
     return findings
 
 
-def _per_tool(
-    conn: Connection, ctx: CheckContext, conditions: list[Any], *, join_enterprise: bool = False
-) -> dict[str, int]:
-    source = _D.join(_N, _N.c.id == _D.c.enterprise_id) if join_enterprise else _D
-    query = (
-        select(_D.c.tool_code, func.count()).select_from(source).where(*conditions).group_by(_D.c.tool_code)
-    )
-    return {str(r[0]): int(r[1]) for r in conn.execute(query)}
-
-
 def _tool_name(ctx: CheckContext, code: str) -> str:
     tool = ctx.config.catalogue.find(code)
     return tool.name if tool else code
@@ -369,8 +401,11 @@ def check_rate_table(conn: Connection, ctx: CheckContext) -> list[Finding]:
         _live(),
     ]
     findings = []
-    for code, count in sorted(_per_tool(conn, ctx, differs).items()):
-        _, ids = _count_and_ids(conn, [*differs, _D.c.tool_code == code])
+    flagged = ctx.flagged_tools(conn, lambda day: day.rate_differs > 0)
+    for code in sorted(flagged):
+        count, ids = _count_and_ids(conn, [*differs, _D.c.tool_code == code])
+        if not count:
+            continue  # only reversed drawdowns differed
         sample = (
             conn.execute(select(_D.c.cb_rate_ppm, _D.c.table_rate_ppm).where(_D.c.id == ids[0])).one()
             if ids
@@ -399,6 +434,8 @@ def check_lend_rate_cap(conn: Connection, ctx: CheckContext) -> list[Finding]:
         if tool.lend_rate_cap is None:
             continue
         cap = rate_to_ppm(tool.lend_rate_cap)
+        if ctx.top_lend_rate_ppm(conn, tool.code) <= cap:
+            continue
         above = [*_in_period(ctx), _D.c.tool_code == tool.code, _D.c.lend_rate_ppm > cap, _live()]
         for overridden in (False, True):
             cond = [*above, _D.c.override_reason != "" if overridden else _D.c.override_reason == ""]
@@ -427,8 +464,10 @@ def check_override(conn: Connection, ctx: CheckContext) -> list[Finding]:
     """Drawdowns booked with an eligibility or rate override, per tool, so a reviewer reads every reason."""
     overridden = [*_in_period(ctx), _D.c.override_reason != "", _live()]
     findings = []
-    for code, count in sorted(_per_tool(conn, ctx, overridden).items()):
-        _, ids = _count_and_ids(conn, [*overridden, _D.c.tool_code == code])
+    for code in sorted(ctx.flagged_tools(conn, lambda day: day.overrides > 0)):
+        count, ids = _count_and_ids(conn, [*overridden, _D.c.tool_code == code])
+        if not count:
+            continue
         findings.append(
             Finding(
                 "override",
@@ -446,12 +485,14 @@ def check_override(conn: Connection, ctx: CheckContext) -> list[Finding]:
 
 def check_status_expired(conn: Connection, ctx: CheckContext) -> list[Finding]:
     """Drawdowns under a status-targeted tool whose borrower's qualifying status had lapsed by drawn_on and who
-    qualified by nothing else (no valid status, industry or size the tool admits)."""
-    findings = []
+    qualified by nothing else (no valid status, industry or size the tool admits). Tools sharing a target are
+    checked together: one grouped count per target, ids only where something was found."""
+    by_rule: dict[Eligibility, list[Tool]] = {}
     for tool in ctx.config.catalogue:
-        rule = tool.eligibility
-        if not rule.statuses:
-            continue
+        if tool.eligibility.statuses:
+            by_rule.setdefault(tool.eligibility, []).append(tool)
+    findings = []
+    for rule, tools in by_rule.items():
         statuses = sorted(rule.statuses)
         expired = (
             select(_S.c.id)
@@ -482,28 +523,38 @@ def check_status_expired(conn: Connection, ctx: CheckContext) -> list[Finding]:
         base = [
             _D.c.enterprise_id.in_(lapsed),
             *_in_period(ctx),
-            _D.c.tool_code == tool.code,
+            _D.c.tool_code.in_(sorted(t.code for t in tools)),
             expired,
             ~valid,
             _live(),
         ]
         if other_ways:
             base.append(~or_(*other_ways))
-        for overridden in (False, True):
-            cond = [*base, _D.c.override_reason != "" if overridden else _D.c.override_reason == ""]
-            count, ids = _count_and_ids(conn, cond, join_enterprise=True)
-            if not count:
-                continue
+        flag = case((_D.c.override_reason != "", 1), else_=0)
+        counts = (
+            select(_D.c.tool_code, flag, func.count())
+            .select_from(_D.join(_N, _N.c.id == _D.c.enterprise_id))
+            .where(*base)
+            .group_by(_D.c.tool_code, flag)
+        )
+        for code, overridden, count in sorted(conn.execute(counts).all()):
+            tool = ctx.config.catalogue.get(str(code))
+            cond = [
+                *base,
+                _D.c.tool_code == code,
+                _D.c.override_reason != "" if overridden else _D.c.override_reason == "",
+            ]
+            _, ids = _count_and_ids(conn, cond, join_enterprise=True)
             how = "已依例外原因登记" if overridden else "未说明例外原因"
             findings.append(
                 Finding(
                     "status_expired",
                     "warning" if overridden else "error",
-                    f"{tool.name}有{count}笔发放时借款企业的{rule.description}资质已过期,{how}{_ids_note(count)}",
+                    f"{tool.name}有{count}笔发放时借款企业的{rule.description}资质已过期,{how}{_ids_note(int(count))}",
                     f"{count}笔",
                     "发放日资质有效",
                     ids,
-                    count,
+                    int(count),
                     tool.code,
                 )
             )
