@@ -286,3 +286,20 @@ def test_config_threshold_is_what_decides(ledger: Ledger) -> None:
         strict = compute_share(conn, config, 2023)
     # (5500 + y) / (10000 + y) ≥ 3/5 ⇔ 2y ≥ 30000 − 27500 ⇔ y ≥ 1250
     assert (strict.status, strict.headroom_kind, strict.headroom_fen) == ("fail", "key_area_needed", 1_250)
+
+
+def test_reversals_are_subtracted_only_within_the_scope(world: Ledger) -> None:
+    setup_bank(world, "ICBC01", "工商银行")
+    book(world, KEY_FIRM, "100.00")
+    other_bank = book(world, OTHER_FIRM, "40.00", institution_code="ICBC01")
+    world.reverse(other_bank, "重复登记", on=date(2023, 3, 2))
+    bank = world.share(2023, institution="BOB001")
+    assert (bank.total_fen, bank.reversed_drawdowns) == (10_000, 0)
+    icbc = world.share(2023, institution="ICBC01")
+    assert (icbc.total_fen, icbc.drawdowns, icbc.share, icbc.reversed_fen) == (0, 0, None, 4_000)
+    assert (
+        icbc.by_institution == [] and icbc.by_tool == []
+    )  # a bank whose only drawdown was reversed shows no row
+    with world.connect() as conn:
+        headline = compute_share(conn, world.config, 2023, by_institution=False)
+    assert headline.by_institution == [] and headline.as_json()["total_amount"] == "100.00"
