@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
 
@@ -440,8 +440,9 @@ def overall_trend(conn: Connection, period: Period) -> list[tuple[str, int, int]
 
 
 # -- the appendix, streamed ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AppendixRow:
+class AppendixRow(NamedTuple):
+    """One drawdown of the appendix; a tuple so the fingerprint hashes it without conversion."""
+
     id: int
     drawn_on: str
     maturity_on: str
@@ -501,6 +502,8 @@ class Fingerprint:
 def _plain(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return asdict(value)
+    if isinstance(value, AppendixRow):
+        return list(value)
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value

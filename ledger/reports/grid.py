@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reportlab.lib.colors import Color, HexColor
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.lib.rl_accel import escapePDF, fp_str
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.platypus import Flowable
 
 PAD = 2.0
@@ -67,17 +68,21 @@ class Grid(Flowable):  # type: ignore[misc]
             return [self]
         return [self._copy(self.rows[:fit]), self._copy(self.rows[fit:])]
 
-    def _fit(self, cell: str, column: int) -> tuple[str, float]:
-        """The text and size that fit the column: shrink first, then shorten with an ellipsis."""
+    def _fit(self, cell: str, column: int, width: float | None) -> tuple[str, float, float]:
+        """(text, size, width) that fit the column: shrink first, then shorten with an ellipsis. No glyph of the
+        face is wider than 1 em, so short left-aligned text skips measuring (most of the appendix's cells)."""
         room = self.widths[column] - 2 * PAD
         size = self.size
-        width = stringWidth(cell, self.font, size)
+        if width is None:
+            if len(cell) * size <= room:
+                return cell, size, 0.0
+            width = stringWidth(cell, self.font, size)
         if width <= room:
-            return cell, size
+            return cell, size, width
         size = max(MIN_SIZE, size * room / width)
         while cell and stringWidth(cell, self.font, size) > room:
             cell = cell[:-2] + "…" if len(cell) > 1 else ""
-        return cell, size
+        return cell, size, stringWidth(cell, self.font, size)
 
     def draw(self) -> None:
         canvas = self.canv
@@ -89,25 +94,43 @@ class Grid(Flowable):  # type: ignore[misc]
         canvas.setFillColor(self.fill)
         canvas.rect(0, top - self.row_height, self.width, self.row_height, stroke=0, fill=1)
         canvas.setFillColorRGB(0, 0, 0)
-        text = canvas.beginText()
+        # Text operators are written directly, as ttfonts documents for dynamic (subset) fonts: a cell's encoded
+        # chunks are cached per document (dates, bank codes and rates repeat on every page), which makes this
+        # about twice as fast as a PDFTextObject's textOut per cell.
+        face = getFont(self.font)
+        doc = canvas._doc
+        cache: dict[str, list[tuple[int, str]]] = canvas.__dict__.setdefault("_ledger_grid_cache", {})
+        ops = ["BT"]
         baseline = (self.row_height - self.size * 0.78) / 2  # centre the glyphs' visual height in the row
-        current = -1.0
+        current: tuple[int, float] | None = None
         for index, cells in enumerate([self.header, *self.rows]):
             y = top - (index + 1) * self.row_height + baseline
             for column, raw in enumerate(cells):
-                cell, size = self._fit(raw, column)
-                if size != current:
-                    text.setFont(self.font, size)
-                    current = size
+                measured = index == 0 or column in self.right
+                cell, size, width = self._fit(
+                    raw, column, stringWidth(raw, self.font, self.size) if measured else None
+                )
+                if not cell:
+                    continue
                 if index == 0:  # header: centred
-                    x = edges[column] + (self.widths[column] - stringWidth(cell, self.font, size)) / 2
+                    x = edges[column] + (self.widths[column] - width) / 2
                 elif column in self.right:
-                    x = edges[column + 1] - PAD - stringWidth(cell, self.font, size)
+                    x = edges[column + 1] - PAD - width
                 else:
                     x = edges[column] + PAD
-                text.setTextOrigin(x, y)
-                text.textOut(cell)
-        canvas.drawText(text)
+                ops.append(f"1 0 0 1 {fp_str(x, y)} Tm")
+                chunks = cache.get(cell)
+                if chunks is None:
+                    chunks = cache[cell] = [
+                        (subset, escapePDF(data)) for subset, data in face.splitString(cell, doc)
+                    ]
+                for subset, data in chunks:
+                    if current != (subset, size):
+                        ops.append(f"{face.getSubsetInternalName(subset, doc)} {fp_str(size)} Tf")
+                        current = (subset, size)
+                    ops.append(f"({data}) Tj")
+        ops.append("ET")
+        canvas.addLiteral("\n".join(ops))
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.3)
         path = canvas.beginPath()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Paragraph, Spacer
 
-from ledger.domain.money import fen_to_yuan, format_wan, format_yi, format_yuan, ppm_to_rate, round_half_up
+from ledger.domain.money import fen_to_yuan, format_wan, format_yi, ppm_to_rate, round_half_up
 from ledger.reports.figures import (
     AppendixRow,
     BreakdownRow,
@@ -43,7 +44,15 @@ def yi(fen: int) -> str:
 
 
 def yuan(fen: int) -> str:
-    return format_yuan(fen_to_yuan(fen))
+    """元 with separators, exact: integer arithmetic (the appendix formats 20,000 of these per report)."""
+    sign, fen = ("-", -fen) if fen < 0 else ("", fen)
+    return f"{sign}{fen // 100:,}.{fen % 100:02d}"
+
+
+@lru_cache(maxsize=1024)
+def rate_text(ppm: int) -> str:
+    """A rate in percent from ppm (a tool has a handful of distinct rates, hence the cache)."""
+    return str(ppm_to_rate(ppm))
 
 
 def count(n: int) -> str:
@@ -273,8 +282,8 @@ def appendix_grids(
                 row.institution,
                 row.enterprise,
                 yuan(row.amount_fen),
-                f"{ppm_to_rate(row.cb_rate_ppm)}",
-                na if row.lend_rate_ppm is None else f"{ppm_to_rate(row.lend_rate_ppm)}",
+                rate_text(row.cb_rate_ppm),
+                na if row.lend_rate_ppm is None else rate_text(row.lend_rate_ppm),
                 yes if row.key_area else no,
             ]
         )
