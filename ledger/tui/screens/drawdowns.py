@@ -239,9 +239,11 @@ class DrawdownsScreen(LedgerScreen):
         column = t(f"dd.sort.{self.filter.sort}")
         direction = "↓" if self.filter.descending else "↑"
         position = f"{listing.cursor + 1:,}/" if listing.total else ""
+        # One line of fixed height: repaint only, no layout pass on every cursor move.
         self.query_one("#dd-status", Static).update(
             f"{position}{t('dd.count', count=count(listing.total, listing.exact))} · "
-            f"{t('dd.sorted', column=column, direction=direction)} · {t('unit.yuan')}"
+            f"{t('dd.sorted', column=column, direction=direction)} · {t('unit.yuan')}",
+            layout=False,
         )
 
     @work(thread=True, exclusive=True, group="dd-inst", exit_on_error=False)

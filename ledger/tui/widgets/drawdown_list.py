@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
@@ -50,6 +50,17 @@ COLUMNS: tuple[Column, ...] = (
     Column("col.bill_no", 30),
 )
 LINE_WIDTH = sum(c.width + 1 for c in COLUMNS)
+
+
+def _fit(text: str, column: Column) -> str:
+    """Exactly `column.width` cells (CJK counts two), cut with "…" or padded, then one space."""
+    width = cell_len(text)
+    if width > column.width:
+        text = set_cell_size(text, column.width - 1) + "…"
+    elif width < column.width:
+        pad = " " * (column.width - width)
+        text = pad + text if column.right else text + pad
+    return text + " "
 
 
 def _cell(text: str, column: Column) -> Text:
@@ -134,6 +145,7 @@ class DrawdownList(ScrollView, can_focus=True):
         self.exact = True
         self._pages: dict[int, list[DrawdownRow]] = {}
         self._pending: set[int] = set()
+        self._strips: dict[int, Strip] = {}  # rendered rows of this generation (rows never change within one)
 
     # -- data --------------------------------------------------------------------------------------------------
     def reset(self, total: int, exact: bool, cursor: int = 0) -> int:
@@ -141,6 +153,7 @@ class DrawdownList(ScrollView, can_focus=True):
         self.generation += 1
         self._pages.clear()
         self._pending.clear()
+        self._strips.clear()
         self.total, self.exact = total, exact
         self.virtual_size = Size(LINE_WIDTH, total)
         self.set_reactive(DrawdownList.cursor, min(max(cursor, 0), max(total - 1, 0)))
@@ -166,6 +179,8 @@ class DrawdownList(ScrollView, can_focus=True):
             here = self.cursor // PAGE_SIZE
             for far in sorted(self._pages, key=lambda p: -abs(p - here))[:10]:
                 del self._pages[far]
+                for index in range(far * PAGE_SIZE, (far + 1) * PAGE_SIZE):
+                    self._strips.pop(index, None)
         self.refresh()
         if start <= self.cursor < start + PAGE_SIZE:
             self._post_highlight()
@@ -205,20 +220,36 @@ class DrawdownList(ScrollView, can_focus=True):
             self._request(page + 1)
         elif index % PAGE_SIZE < 40:
             self._request(page - 1)
-        line = Text()
-        for value, column in zip(row_cells(row, self.tool_names), COLUMNS, strict=True):
-            line += _cell(value, column)
-        if row.status == "reversed":
-            line.stylize(self.get_component_rich_style("drawdown-list--reversed"))
-        elif row.key_area:
-            line.stylize(self.get_component_rich_style("drawdown-list--key"), 0, COLUMNS[0].width)
+        strip = self._strips.get(index)
+        if strip is None:
+            strip = self._render_row(row)
+            self._strips[index] = strip
         style = base
         if index == self.cursor:
             style = base + self.get_component_rich_style("drawdown-list--cursor")
-            line.stylize(style)
-        segments = list(line.render(self.app.console))
-        strip = Strip(segments, line.cell_len).apply_style(style if index == self.cursor else Style())
+            strip = strip.apply_style(style)
         return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    def _render_row(self, row: DrawdownRow) -> Strip:
+        """Built once per row and cached: scrolling repaints from the cache instead of re-measuring CJK text."""
+        cells = [
+            _fit(value, column)
+            for value, column in zip(row_cells(row, self.tool_names), COLUMNS, strict=True)
+        ]
+        if row.status == "reversed":
+            segments = [Segment("".join(cells), self.get_component_rich_style("drawdown-list--reversed"))]
+        elif row.key_area:
+            segments = [
+                Segment(cells[0], self.get_component_rich_style("drawdown-list--key")),
+                Segment("".join(cells[1:])),
+            ]
+        else:
+            segments = [Segment("".join(cells))]
+        return Strip(segments, LINE_WIDTH)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
 
     # -- cursor ------------------------------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:

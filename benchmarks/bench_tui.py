@@ -1,0 +1,154 @@
+"""TUI benchmark: first paint and page-down latency of the drawdown list on 100k and 1M demo ledgers (SQLite).
+
+Each scale runs in a fresh child process, so the figures include importing Textual, SQLAlchemy and the screens
+(what an operator waits for after typing `ledger`). The app runs headless (`run_test`, 120x40). Measured:
+
+- import: `import ledger.tui.app` (Textual + facade + app module; screens are imported lazily);
+- frame: from process start to the drawdown screen composed (widgets on screen, "加载中…" shown);
+- first rows: from process start to the count known and the first page of rows in the list;
+- page-down: each press until every visible row is loaded (the next page is prefetched, so most are instant);
+- end: the End key (last row: a deep OFFSET) until its rows are loaded;
+- filters: count + first page for a tool filter, a month filter, a free-text name filter, a status filter;
+- raw: the same first-page SELECT and COUNT(*) run directly on sqlite3 in the same process (the floor);
+- peak RSS of the child.
+
+Run: .venv/bin/python benchmarks/bench_tui.py [--scales 100000,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TODAY = date(2025, 12, 31)
+
+
+def _child(db: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    import ledger.tui.app as app_module  # noqa: PLC0415 - timing the import is the point
+
+    imported = time.perf_counter() - started
+    from ledger.facade import Ledger
+    from ledger.services.queries import DrawdownFilter
+    from ledger.tui.widgets.drawdown_list import DrawdownList
+
+    out: dict[str, Any] = {"import_s": imported}
+    ledger = Ledger(db, actor="bench")
+    app = app_module.LedgerApp(ledger, today=TODAY, start="drawdowns")
+
+    async def wait_until(pilot: Any, condition: Any, limit: float = 120.0) -> float:
+        began = time.perf_counter()
+        while not condition():
+            await pilot.pause(0.002)
+            if time.perf_counter() - began > limit:
+                raise TimeoutError
+        return time.perf_counter() - began
+
+    def visible_loaded(listing: DrawdownList) -> bool:
+        top = int(listing.scroll_offset.y)
+        height = listing.scrollable_content_region.height
+        last = min(top + height, listing.total)
+        return all(listing.row_at(i) is not None for i in range(top, last))
+
+    async def run() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen_ready = lambda: type(app.screen).__name__ == "DrawdownsScreen"  # noqa: E731
+            await wait_until(pilot, screen_ready)
+            out["frame_s"] = time.perf_counter() - started
+            listing = app.screen.query_one(DrawdownList)
+            await wait_until(pilot, lambda: listing.total > 0 and visible_loaded(listing))
+            out["first_rows_s"] = time.perf_counter() - started
+            out["total"] = listing.total
+            listing.focus()
+            latencies = []
+            for _ in range(30):
+                began = time.perf_counter()
+                await pilot.press("pagedown")
+                await wait_until(pilot, lambda: visible_loaded(listing))
+                latencies.append(time.perf_counter() - began)
+            out["pagedown_ms"] = sorted(x * 1000 for x in latencies)
+            began = time.perf_counter()
+            await pilot.press("end")
+            await wait_until(pilot, lambda: listing.cursor == listing.total - 1 and visible_loaded(listing))
+            out["end_ms"] = (time.perf_counter() - began) * 1000
+            began = time.perf_counter()
+            await pilot.press("home")
+            await wait_until(pilot, lambda: listing.cursor == 0 and visible_loaded(listing))
+            out["home_ms"] = (time.perf_counter() - began) * 1000
+            screen: Any = app.screen
+            filters = {
+                "tool": DrawdownFilter(tool_code="JMR"),
+                "month": DrawdownFilter(month="2025-06"),
+                "text": DrawdownFilter(text="博睿"),
+                "status_outstanding": DrawdownFilter(status="outstanding"),
+                "tool_month_key": DrawdownFilter(tool_code="ZTX", month="2025-03", key_area=True),
+            }
+            out["filters"] = {}
+            for name, flt in filters.items():
+                before = listing.generation
+                began = time.perf_counter()
+                screen.filter = flt
+                screen.reload()
+                await wait_until(pilot, lambda b=before: listing.generation > b and visible_loaded(listing))
+                out["filters"][name] = {"ms": (time.perf_counter() - began) * 1000, "count": listing.total,
+                                        "exact": listing.exact}
+            await pilot.press("ctrl+q")
+
+    asyncio.run(run())
+    ledger.dispose()
+    raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    began = time.perf_counter()
+    raw.execute("SELECT * FROM drawdown ORDER BY id DESC LIMIT 100").fetchall()
+    out["raw_first_page_ms"] = (time.perf_counter() - began) * 1000
+    began = time.perf_counter()
+    raw.execute("SELECT COUNT(*) FROM drawdown").fetchone()
+    out["raw_count_ms"] = (time.perf_counter() - began) * 1000
+    began = time.perf_counter()
+    n = raw.execute("SELECT COUNT(*) FROM drawdown").fetchone()[0]
+    raw.execute("SELECT * FROM drawdown ORDER BY id DESC LIMIT 100 OFFSET ?", (n - 100,)).fetchall()
+    out["raw_end_page_ms"] = (time.perf_counter() - began) * 1000
+    raw.close()
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scales", default="100000,1000000")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child)))
+        return
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.datasets import demo_db
+
+    for scale in (int(s) for s in args.scales.split(",")):
+        source = demo_db(scale)
+        copy = Path("/tmp") / f"bench_tui_{scale}.db"  # a private copy: nothing else touches it while measuring
+        if not copy.exists():
+            shutil.copy(source, copy)
+        result = subprocess.run([sys.executable, __file__, "--child", str(copy)], capture_output=True, text=True,
+                                cwd=ROOT, check=False)
+        if result.returncode != 0:
+            print(result.stderr[-3000:], file=sys.stderr)
+            continue
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        pd = figures.pop("pagedown_ms")
+        figures["pagedown_ms"] = {"median": pd[len(pd) // 2], "p90": pd[int(len(pd) * 0.9)], "max": pd[-1]}
+        print(json.dumps({"scale": scale, **figures}, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
