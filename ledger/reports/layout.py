@@ -79,9 +79,10 @@ def period_label(tpl: Template, period: Period) -> str:
     return tpl.label("period_label", year=period.year, month=period.month)
 
 
-def month_axis_label(key: str, first: bool) -> str:
+def month_axis_label(tpl: Template, key: str, first: bool) -> str:
+    """A chart's month label: the year is shown on the first bar and on every January."""
     year, month = int(key[:4]), int(key[5:])
-    return f"{year}年{month}月" if first or month == 1 else f"{month}月"
+    return tpl.label("axis_month_first" if first or month == 1 else "axis_month", year=year, month=month)
 
 
 # -- shared blocks -------------------------------------------------------------------------------------------------
@@ -104,7 +105,10 @@ def heading(tpl: Template, styles: Styles, key: str) -> list[Flowable]:
 
 
 def key_value(styles: Styles, label: str, value: str, numeric: bool = True) -> list[Any]:
-    return [label, Paragraph(escape(value), styles.cell("right" if numeric else "left"))]
+    """A label and its value; a number is right-aligned and never wrapped, Chinese text wraps CJK-style."""
+    if numeric:
+        return [label, Paragraph(escape(value), styles.cell("right", cjk=False))]
+    return [label, Paragraph(escape(value), styles.cell("left"))]
 
 
 def share_block(tpl: Template, styles: Styles, share: ShareResult) -> list[Flowable]:
@@ -113,7 +117,7 @@ def share_block(tpl: Template, styles: Styles, share: ShareResult) -> list[Flowa
         status = tpl.label("share_empty")
     else:
         status = tpl.label("share_pass") if share.passed else tpl.label("share_fail")
-    threshold = f"≥ {round_half_up(share.threshold * 100, 2):.2f}%"
+    threshold = tpl.label("threshold", percent=f"{round_half_up(share.threshold * 100, 2):.2f}")
     rows = [
         key_value(styles, tpl.text("share_table", "key_area"), yuan(share.key_area_fen)),
         key_value(styles, tpl.text("share_table", "total"), yuan(share.total_fen)),
@@ -129,7 +133,7 @@ def trend_chart(tpl: Template, styles: Styles, trend: Sequence[tuple[str, int, i
     steps = nice_steps(max((fen for _k, fen, _n in trend), default=0))
     return bar_chart(
         styles,
-        labels=[month_axis_label(k, i == 0) for i, (k, _f, _n) in enumerate(trend)],
+        labels=[month_axis_label(tpl, k, i == 0) for i, (k, _f, _n) in enumerate(trend)],
         values=[fen for _k, fen, _n in trend],
         value_labels=[wan(fen) if fen else "" for _k, fen, _n in trend],
         axis_labels=(steps, [format_wan(fen_to_yuan(s), 0) for s in steps]),
@@ -347,7 +351,7 @@ def summary_story(
         line = by_code[tool.code]
         rows.append(
             [
-                f"{tool.name}（{tool.code}）",
+                tpl.label("tool_with_code", name=tool.name, code=tool.code),
                 tool.kind_name,
                 wan(line.month.amount_fen),
                 count(line.month.drawdowns),

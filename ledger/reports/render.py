@@ -84,11 +84,15 @@ class Styles:
             )
         return self._cache[name]
 
-    def cell(self, align: str = "left", header: bool = False) -> ParagraphStyle:
-        key = f"cell-{align}-{header}"
+    def cell(self, align: str = "left", header: bool = False, cjk: bool = True) -> ParagraphStyle:
+        """Table cell text; `cjk` (wordWrap='CJK', breaks between any two Chinese characters) only for Chinese
+        text, so a number is never split across lines."""
+        key = f"cell-{align}-{header}-{cjk}"
         if key not in self._cache:
             base = self["cell"]
-            self._cache[key] = ParagraphStyle(key, parent=base, alignment=_ALIGN[align], wordWrap="CJK")
+            self._cache[key] = ParagraphStyle(
+                key, parent=base, alignment=_ALIGN[align], wordWrap="CJK" if cjk else None
+            )
         return self._cache[key]
 
 
