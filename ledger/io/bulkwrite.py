@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ledger.services.audit import PendingAudit
-from ledger.services.canonical import LEDGER_COLUMNS
+from ledger.services.canonical import LEDGER_COLUMNS, row_values
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -48,10 +48,25 @@ def fast_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iter
 def write_ledger_rows(
     conn: Connection, audit: PendingAudit, table: str, rows: Sequence[Mapping[str, Any]]
 ) -> int:
-    """Digest then insert rows of an append-only ledger table under `audit` (one chunk; the caller streams)."""
+    """Digest then insert rows of an append-only ledger table under `audit` (one chunk; the caller streams).
+
+    The digest's normalised values (dates as ISO text, booleans as 0/1) are exactly what SQLite stores and what
+    PostgreSQL's COPY text input reads for date and boolean columns, so each row is converted once, for both."""
     columns = LEDGER_COLUMNS[table]
+    add = audit.digest.add_values
     tuples = []
     for row in rows:
-        audit.digest.add(table, row)
-        tuples.append((*(row[c] for c in columns), audit.id))
-    return fast_insert(conn, table, (*columns, "audit_id"), tuples)
+        values = row_values(table, row)
+        add(table, values)
+        tuples.append((*values, audit.id))
+    return _insert_normalised(conn, table, (*columns, "audit_id"), tuples)
+
+
+def _insert_normalised(
+    conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> int:
+    if conn.dialect.name == "postgresql" or not rows:
+        return fast_insert(conn, table, columns, rows)
+    names, marks = ", ".join(columns), ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # type: ignore[arg-type]
+    return len(rows)

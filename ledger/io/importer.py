@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from sqlalchemy import Connection, and_, insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy import Table as SqlTable
 
 from ledger.config import Config
@@ -237,6 +237,10 @@ class _ImportRun:
         self.new_institutions: list[dict[str, str]] = []
         self.new_firms: list[_Firm] = []
         self.columns = list(header.index.items())
+        self.tokens: dict[str, tuple[str, date | None, date | None, bool]] = {}
+        self.agreed: dict[
+            str, tuple[str, str, str]
+        ] = {}  # uscc → a (name, industry, size) already found to agree
 
     # -- driving ---------------------------------------------------------------------------------------------------
     def run(self, table: Table, progress: Progress | None) -> None:
@@ -329,7 +333,9 @@ class _ImportRun:
     def _check_ledger(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """Double booking, reference reuse and closed months, against the ledger and within the file."""
         bills = self._live_bills({c.values["bill_no"] for c in candidates if c.values["bill_no"]})
-        refs = self._live_refs({c.values["ext_ref"] for c in candidates if c.values["ext_ref"]})
+        refs = self._live_refs(
+            {(c.values["institution_id"], c.values["ext_ref"]) for c in candidates if c.values["ext_ref"]}
+        )
         keyless = [c for c in candidates if not c.values["bill_no"] and not c.values["ext_ref"]]
         same = self._live_same(keyless)
         chunk_same: dict[tuple[Any, ...], int] = {}
@@ -521,7 +527,10 @@ class _ImportRun:
             self.firms[clean.uscc] = firm
             self.new_firms.append(firm)
             return firm
+        if self.agreed.get(firm.uscc) == (name, industry, size):
+            return firm
         known = "已登记" if firm.id is not None else "本文件前面的行"
+        before = len(problems)
         if name and name != firm.name:
             problems.append(
                 FieldProblem("enterprise_name", name, f"与{known}的企业名称「{firm.name}」不一致 (differs)")
@@ -544,6 +553,8 @@ class _ImportRun:
                             "enterprise_size", size, f"与{known}的企业规模{firm.size}不一致 (differs)"
                         )
                     )
+        if len(problems) == before:
+            self.agreed[firm.uscc] = (name, industry, size)
         return firm
 
     def _declared_statuses(
@@ -561,7 +572,7 @@ class _ImportRun:
             if not part.strip():
                 continue
             try:
-                entry = parse_status_token(part, drawn_on)
+                entry = self._status_token(part, drawn_on)
             except ValueError as exc:
                 problems.append(FieldProblem("enterprise_statuses", part.strip(), str(exc)))
                 continue
@@ -574,6 +585,32 @@ class _ImportRun:
                 continue
             firm.add_status(entry)
             out.append((firm, entry))
+
+    def _status_token(self, token: str, drawn_on: date) -> StatusEntry | None:
+        """parse_status_token, with the parse cached per distinct token (a file repeats the same few)."""
+        parsed = self.tokens.get(token)
+        if parsed is None:
+            m = _STATUS_TOKEN.match(token.strip())
+            if m is None:
+                parsed = self.tokens[token] = (normalise_status(token), None, None, False)
+            else:
+                end = parse_date(m.group(3)) if m.group(3) else None
+                parsed = self.tokens[token] = (
+                    normalise_status(m.group(1)),
+                    parse_date(m.group(2)),
+                    end,
+                    True,
+                )
+        name, start, end, dated = parsed
+        if not dated:
+            return None
+        assert start is not None
+        entry = StatusEntry(name, start, end)
+        if not entry.valid_on(drawn_on):
+            raise ValueError(
+                f"资质有效期{start}~{end or ''}不含发放日{drawn_on} (status not valid on drawn_on)"
+            )
+        return entry
 
     # -- prefetch ----------------------------------------------------------------------------------------------
     def _live_bills(self, bill_nos: set[str]) -> dict[str, list[tuple[int, str, str | None, int]]]:
@@ -614,15 +651,20 @@ class _ImportRun:
                 found[_same_key(row, uscc_of[row["enterprise_id"]])] = row["audit_id"]
         return found
 
-    def _live_refs(self, refs: set[str]) -> dict[tuple[int, str], tuple[int, int]]:
+    def _live_refs(self, keys: set[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int]]:
+        """Per bank, so the (institution_id, ext_ref) index answers: a query on ext_ref alone would scan."""
+        by_bank: dict[int, list[str]] = {}
+        for institution_id, ref in keys:
+            by_bank.setdefault(institution_id, []).append(ref)
         found: dict[tuple[int, str], tuple[int, int]] = {}
-        for part in _parts(sorted(refs)):
-            for row in self.conn.execute(
-                select(_DD.c.id, _DD.c.institution_id, _DD.c.ext_ref, _DD.c.audit_id).where(
-                    and_(_DD.c.ext_ref.in_(part), not_reversed())
-                )
-            ):
-                found[(row[1], row[2])] = (row[0], row[3])
+        for institution_id, refs in sorted(by_bank.items()):
+            for part in _parts(sorted(refs)):
+                for row in self.conn.execute(
+                    select(_DD.c.id, _DD.c.ext_ref, _DD.c.audit_id).where(
+                        _DD.c.institution_id == institution_id, _DD.c.ext_ref.in_(part), not_reversed()
+                    )
+                ):
+                    found[(institution_id, row[1])] = (row[0], row[2])
         return found
 
     def _reject(self, row_no: int, raw: list[str], problems: list[FieldProblem]) -> None:

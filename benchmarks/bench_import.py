@@ -1,0 +1,137 @@
+"""Import benchmark (issue 4): `import_drawdowns` of a demo export vs raw inserts of the very same rows.
+
+For each backend, one child process (so its peak RSS is its own) runs:
+1. the import: CSV parsing, encoding detection, header mapping, the booking rules on every row, the per-chunk
+   prefetch and duplicate checks, new banks/enterprises/statuses, the audit digest and the writes, one transaction;
+2. then the raw baseline, in the same process: the drawdown rows the import wrote, read back as tuples, inserted
+   into a fresh ledger's drawdown table (same schema and indexes) with nothing else — sqlite3 `executemany` in one
+   transaction on SQLite, psycopg `COPY FROM STDIN` on PostgreSQL (foreign-key triggers off for the baseline,
+   which makes it a stricter floor: the import pays for them).
+Peak RSS is read after the import and before the baseline loads its rows, so it is the import's alone.
+
+    .venv/bin/python benchmarks/bench_import.py 100000          # both backends
+    .venv/bin/python benchmarks/bench_import.py 100000 sqlite   # one
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import datasets  # noqa: E402
+
+
+
+def _columns() -> tuple[str, ...]:
+    from ledger.services.canonical import LEDGER_COLUMNS
+
+    return (*LEDGER_COLUMNS["drawdown"], "audit_id")
+
+
+def child(url: str, csv_path: str, baseline_url: str) -> dict[str, Any]:
+    """Runs in its own process: the import, then the raw baseline; prints one JSON line."""
+    from sqlalchemy import text
+
+    from ledger.facade import Ledger
+    from ledger.io.importer import import_drawdowns
+
+    ledger = Ledger(url, actor="bench")
+    start = time.perf_counter()
+    result = import_drawdowns(ledger, csv_path)
+    import_s = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if not result.ok:
+        raise SystemExit(f"import failed: {result.errors[:5]}")
+    cols = _columns()
+    with ledger.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(f"SELECT {', '.join(cols)} FROM drawdown ORDER BY id"))]
+    ledger.dispose()
+    if url.startswith("postgresql"):
+        raw_s = _copy(baseline_url, cols, rows)
+        baseline = "raw psycopg COPY of the same rows"
+    else:
+        raw_s = _executemany(baseline_url, cols, rows)
+        baseline = "raw sqlite3 executemany of the same rows"
+    return {
+        "rows": result.new, "seconds": round(import_s, 2), "baseline": baseline, "baseline_seconds": round(raw_s, 2),
+        "ratio": round(import_s / raw_s, 2), "peak_mb": round(peak_mb), "new_enterprises": result.new_enterprises,
+    }
+
+
+def _executemany(path: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> float:
+    import sqlite3
+
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in r) for r in rows]
+    start = time.perf_counter()
+    con.execute("BEGIN")
+    con.executemany(f"INSERT INTO drawdown ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
+    con.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
+
+
+def _copy(url: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> float:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as con:
+        start = time.perf_counter()
+        with con.cursor() as cur:
+            cur.execute("SET session_replication_role = replica")
+            with cur.copy(f"COPY drawdown ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        con.commit()
+        return time.perf_counter() - start
+
+
+def _run_child(url: str, csv_path: Path, baseline_url: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", url, str(csv_path), baseline_url],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    data: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return data
+
+
+def run(scale: int, backends: tuple[str, ...] = ("sqlite", "postgresql")) -> list[dict[str, Any]]:
+    csv_path = datasets.drawdowns_csv(scale)
+    rows: list[dict[str, Any]] = []
+    if "sqlite" in backends:
+        with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp:
+            target = datasets.fresh_sqlite(Path(tmp), "import.db")
+            baseline = datasets.fresh_sqlite(Path(tmp), "raw.db")
+            rows.append({"benchmark": "import CSV (rules + audit + insert)", "backend": "sqlite",
+                         **_run_child(str(target), csv_path, str(baseline))})
+    if "postgresql" in backends and datasets.postgres_reachable():
+        target_url, baseline_url = datasets.fresh_postgres(), datasets.fresh_postgres()
+        try:
+            rows.append({"benchmark": "import CSV (rules + audit + insert)", "backend": "postgresql",
+                         **_run_child(target_url, csv_path, baseline_url)})
+        finally:
+            datasets.drop_postgres(target_url)
+            datasets.drop_postgres(baseline_url)
+    return rows
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(child(*sys.argv[2:5])))
+    else:
+        scale = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+        chosen = tuple(sys.argv[2:]) or ("sqlite", "postgresql")
+        for row in run(scale, chosen):
+            print(row)
