@@ -372,7 +372,7 @@ def summary_story(
 
     story += heading(tpl, styles, "summary_share")
     story += share_block(tpl, styles, share)
-    story.append(paragraph(styles, "heading", tpl.heading("summary_share_by_tool")))
+    story += heading(tpl, styles, "summary_share_by_tool")
     names = {t.code: t.name for t in tools}
     share_rows = [
         [
@@ -389,7 +389,7 @@ def summary_story(
     story += tables(
         styles, tpl.columns("summary_share_by_tool"), tpl.widths("summary_share_by_tool"), share_rows
     )
-    story.append(paragraph(styles, "heading", tpl.heading("summary_share_trend")))
+    story += heading(tpl, styles, "summary_share_trend")
     cum_key = cum_total = 0
     trend_rows = []
     for r in share.by_month:

@@ -1,0 +1,206 @@
+"""Benchmark of the month-end PDF reports (issue 5). Not a test: prints figures for docs/benchmarks.md.
+
+Two measurements, each in a fresh child process so its peak RSS is its own:
+  tool   one tool-month with 20,000 drawdowns (goal ≤ 5 s), against two raw baselines in the same process:
+         fetching the same 20,000 rows with a bare cursor, and laying them out as one naive platypus Table.
+  batch  the whole month-end batch (every tool with activity or balance, plus the summary) for the same month
+         on a 100k-drawdown ledger (1 year) and a 1M-drawdown ledger (10 years) with the same monthly volume
+         (goal ≤ 60 s; peak memory must not grow with the ledger), against a raw full scan of the drawdown table.
+
+Usage: .venv/bin/python benchmarks/bench_report.py [--work /tmp/bench-report] [--skip-big]
+The ledgers are built once under --work (the 1M one with `ledger demo --drawdowns 1000000 --year 2014 --years 10`)
+and reused; delete the directory to rebuild.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+STAMP = "2023-07-01T09:00:00+08:00"
+
+
+def _ledger(db: Path) -> Any:
+    from ledger.facade import Ledger
+
+    return Ledger(str(db), actor="bench")
+
+
+def build_tool_ledger(db: Path, rows: int = 20_000) -> None:
+    """Demo reference data, then `rows` 京创通 drawdowns in March 2023 written in bulk under one audit record."""
+    from sqlalchemy import text
+
+    from ledger.services.audit import begin_audit
+    from ledger.services.bulk import insert_drawdowns
+
+    ledger = _ledger(db)
+    ledger.init()
+    ledger.load_demo(drawdowns=2000, year=2023, seed=11)
+    rng = random.Random(5)
+    with ledger.transaction() as conn:
+        banks = [int(r[0]) for r in conn.execute(text("SELECT id FROM institution"))]
+        firms = [int(r[0]) for r in conn.execute(text("SELECT id FROM enterprise"))]
+        audit = begin_audit(conn, ledger.actor, "bench", "drawdown", "", {"rows": rows})
+
+        def gen():  # type: ignore[no-untyped-def]
+            for n in range(rows):
+                drawn = date(2023, 3, 1) + timedelta(days=n % 31)
+                amount = rng.randrange(10_000_00, 9_000_000_00, 100)
+                yield {
+                    "tool_code": "JCT",
+                    "institution_id": rng.choice(banks),
+                    "enterprise_id": rng.choice(firms),
+                    "drawn_on": drawn,
+                    "maturity_on": drawn + timedelta(days=rng.randrange(30, 180)),
+                    "amount_fen": amount,
+                    "principal_fen": amount,
+                    "interest_fen": 0,
+                    "cb_rate_ppm": rng.choice((17_500, 20_000)),
+                    "table_rate_ppm": 20_000,
+                    "lend_rate_ppm": rng.randrange(22_000, 30_000, 50),
+                    "bill_no": None,
+                    "bill_range": None,
+                    "batch_ref": "",
+                    "ext_ref": f"BENCH{n:06d}",
+                    "key_area": rng.random() < 0.6,
+                    "key_area_reason": "bench",
+                    "override_reason": "",
+                }
+
+        insert_drawdowns(conn, audit, gen())
+        audit.commit(conn)
+    ledger.dispose()
+
+
+def build_demo_ledger(db: Path, drawdowns: int, year: int, years: int) -> float:
+    started = time.perf_counter()
+    ledger = _ledger(db)
+    ledger.init()
+    ledger.load_demo(drawdowns=drawdowns, year=year, years=years, seed=5)
+    ledger.dispose()
+    return time.perf_counter() - started
+
+
+def child_tool(db: Path, out: Path) -> dict[str, Any]:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import SimpleDocTemplate, Table
+    from sqlalchemy import text
+
+    from ledger.reports import batch
+    from ledger.reports.fonts import register_font
+
+    ledger = _ledger(db)
+    register_font()
+    sql = (
+        "SELECT d.id, d.drawn_on, d.maturity_on, i.code, e.name, d.amount_fen, d.cb_rate_ppm, d.lend_rate_ppm, "
+        "d.key_area FROM drawdown d JOIN institution i ON i.id = d.institution_id JOIN enterprise e "
+        "ON e.id = d.enterprise_id WHERE d.tool_code = 'JCT' AND d.drawn_on BETWEEN '2023-03-01' AND '2023-03-31' "
+        "ORDER BY d.drawn_on, d.id"
+    )
+    started = time.perf_counter()
+    with ledger.connect() as conn:
+        raw_rows = conn.execute(text(sql)).all()
+    raw_fetch = time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    results = batch.monthly_reports(ledger, "2023-03", ["JCT"], out, STAMP)
+    report_seconds, report_cpu = time.perf_counter() - started, time.process_time() - cpu
+    rss_report = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cells = [[str(c) for c in r] for r in raw_rows]
+    started = time.perf_counter()
+    SimpleDocTemplate(io.BytesIO(), pagesize=A4, initialFontName="LedgerCJK").build(
+        [Table(cells, repeatRows=1, style=[("FONT", (0, 0), (-1, -1), "LedgerCJK", 6.8)])]
+    )
+    naive_table = time.perf_counter() - started
+    tool = results[0]
+    return {
+        "rows": len(raw_rows),
+        "tool_report_s": round(tool.seconds, 2),
+        "with_summary_s": round(report_seconds, 2),
+        "with_summary_cpu_s": round(report_cpu, 2),
+        "pages": tool.pages,
+        "pdf_bytes": tool.path.stat().st_size,
+        "raw_fetch_s": round(raw_fetch, 3),
+        "naive_one_table_s": round(naive_table, 2),
+        "peak_rss_mib_after_report": round(rss_report / 1024, 1),
+    }
+
+
+def child_batch(db: Path, out: Path, month: str) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    from ledger.reports import batch
+
+    ledger = _ledger(db)
+    with ledger.connect() as conn:
+        started = time.perf_counter()
+        total, _fen = conn.execute(text("SELECT COUNT(*), SUM(amount_fen) FROM drawdown")).one()
+        raw_scan = time.perf_counter() - started
+        in_month = conn.execute(
+            text("SELECT COUNT(*) FROM drawdown WHERE drawn_on BETWEEN :a AND :b"),
+            {"a": f"{month}-01", "b": f"{month}-31"},
+        ).scalar_one()
+    started, cpu = time.perf_counter(), time.process_time()
+    results = batch.monthly_reports(ledger, month, None, out, STAMP)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "ledger_drawdowns": int(total),
+        "month_drawdowns": int(in_month),
+        "reports": len(results),
+        "pages": sum(r.pages for r in results),
+        "batch_s": round(seconds, 2),
+        "batch_cpu_s": round(cpu, 2),
+        "slowest_report_s": round(max(r.seconds for r in results), 2),
+        "raw_full_scan_s": round(raw_scan, 3),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def run_child(*args: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "_child", *args], capture_output=True, text=True, check=True
+    )
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["load_avg_1m"] = round(os.getloadavg()[0], 1)  # the machine is shared: say how busy it was
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", default="/tmp/bench-report")
+    parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--month", default="2023-06")
+    args, rest = parser.parse_known_args()
+    if rest and rest[0] == "_child":
+        kind, db, out = rest[1], Path(rest[2]), Path(rest[3])
+        data = child_tool(db, out) if kind == "tool" else child_batch(db, out, rest[4])
+        print(json.dumps(data, ensure_ascii=False))
+        return
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    tool_db = work / "tool20k.db"
+    if not tool_db.exists():
+        build_tool_ledger(tool_db)
+    print("tool-month:", run_child("tool", str(tool_db), str(work / "out-tool")))
+    ledgers = [("small", 100_000, 2023, 1)] + ([] if args.skip_big else [("big", 1_000_000, 2014, 10)])
+    for name, drawdowns, year, years in ledgers:
+        db = work / f"{name}.db"
+        if not db.exists():
+            print(
+                f"building {name}: {drawdowns} drawdowns … {build_demo_ledger(db, drawdowns, year, years):.0f} s"
+            )
+        print(f"batch {name}:", run_child("batch", str(db), str(work / f"out-{name}"), args.month))
+
+
+if __name__ == "__main__":
+    main()
