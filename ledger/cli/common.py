@@ -34,6 +34,9 @@ def fail_message(exc: BaseException) -> tuple[str, int]:
         return "\n".join(lines), 1
     if isinstance(exc, LedgerError | ConfigError):
         return f"错误 (error): {exc}", 1
+    if isinstance(exc, OSError):  # a path the user gave: missing, a directory, unreadable, disk full
+        where = f": {exc.filename}" if exc.filename is not None else ""
+        return f"文件错误 (file error): {exc.strerror or exc}{where}", 1
     if isinstance(exc, OperationalError):
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         return f"数据库错误 (database error): {first}", 1

@@ -44,7 +44,11 @@ def _to_decimal(value: object, what: str) -> Decimal:
 def parse_yuan(value: object) -> Decimal:
     """Yuan with at most two decimals; thousands separators allowed in text."""
     amount = _to_decimal(value, "amount")
-    if amount != amount.quantize(Decimal("0.01")):
+    try:  # quantize raises InvalidOperation past 28 digits: a hostile input, not a bug
+        fen_exact = amount == amount.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise MoneyError(f"amount too large: {str(value)[:40]!r}") from None
+    if not fen_exact:
         raise MoneyError(f"amount has more than 2 decimals (fen): {value!r}")
     return amount.quantize(Decimal("0.01"))
 
@@ -63,6 +67,10 @@ def fen_to_yuan(fen: int) -> Decimal:
 def parse_rate(value: object) -> Decimal:
     """A rate in percent per year with at most four decimals (0.0001 % = 1 ppm)."""
     rate = _to_decimal(value, "rate")
+    try:
+        rate.quantize(Decimal("0.0001"))
+    except InvalidOperation:
+        raise MoneyError(f"rate too large: {str(value)[:40]!r}") from None
     if rate != rate.quantize(Decimal("0.0001")):
         raise MoneyError(f"rate has more than 4 decimals: {value!r}")
     return rate.normalize() if rate == rate.to_integral() else rate
