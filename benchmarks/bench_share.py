@@ -11,6 +11,7 @@ Then: .venv/bin/python benchmarks/bench_share.py --year 2025 DB [DB …]
 For each database it times, best and median of --repeat runs after one warm-up:
 - raw-floor: SUM over the year from the covering index, reversals NOT excluded (no rule can be faster);
 - raw-share: the hand-written share query an analyst would write, reversals excluded with NOT EXISTS;
+- raw breakdown: the same figures as the rule written by hand (per day and tool, per bank, NOT EXISTS);
 - compute_share: the rule as `check share` runs it (totals, by tool, by month, by bank, headroom);
 - the CLI end to end (`ledger check share --json`) against `ledger --help` as process start-up;
 and checks that compute_share's totals equal raw-share's to the fen. Peak memory is tracemalloc's peak of Python
@@ -48,6 +49,20 @@ FROM drawdown d
 WHERE d.drawn_on BETWEEN :start AND :end
   AND NOT EXISTS (SELECT 1 FROM drawdown_event e WHERE e.drawdown_id = d.id AND e.kind = 'reversal')
 """
+RAW_BREAKDOWN = (  # the same figures as compute_share, written by hand: per day/tool and per bank, NOT EXISTS
+    """
+SELECT d.drawn_on, d.tool_code, d.key_area, COUNT(*), SUM(d.amount_fen) FROM drawdown d
+WHERE d.drawn_on BETWEEN :start AND :end
+  AND NOT EXISTS (SELECT 1 FROM drawdown_event e WHERE e.drawdown_id = d.id AND e.kind = 'reversal')
+GROUP BY d.drawn_on, d.tool_code, d.key_area
+""",
+    """
+SELECT d.institution_id, d.key_area, COUNT(*), SUM(d.amount_fen) FROM drawdown d
+WHERE d.drawn_on BETWEEN :start AND :end
+  AND NOT EXISTS (SELECT 1 FROM drawdown_event e WHERE e.drawdown_id = d.id AND e.kind = 'reversal')
+GROUP BY d.institution_id, d.key_area
+""",
+)
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 
 
@@ -61,12 +76,14 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     return min(times), statistics.median(times), result
 
 
-def wall(args: list[str], repeat: int) -> float:
-    best = float("inf")
+def walls(commands: list[list[str]], repeat: int) -> list[float]:
+    """Best wall time of each command, run interleaved so a burst of load hits them alike."""
+    best = [float("inf")] * len(commands)
     for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(args, capture_output=True, check=False)
-        best = min(best, time.perf_counter() - start)
+        for i, args in enumerate(commands):
+            start = time.perf_counter()
+            subprocess.run(args, capture_output=True, check=False)
+            best[i] = min(best[i], time.perf_counter() - start)
     return best
 
 
@@ -78,6 +95,9 @@ def bench(db: str, year: int, repeat: int, with_checks: bool) -> dict[str, Any]:
         out["rows_total"] = conn.execute(text("SELECT COUNT(*) FROM drawdown")).scalar_one()
         out["floor"] = timed(lambda: conn.execute(text(RAW_FLOOR), params).one(), repeat)
         out["raw"] = timed(lambda: conn.execute(text(RAW_SHARE), params).one(), repeat)
+        out["breakdown"] = timed(
+            lambda: [conn.execute(text(sql), params).all() for sql in RAW_BREAKDOWN], repeat
+        )
         out["rule"] = timed(lambda: compute_share(conn, ledger.config, year), repeat)
         tracemalloc.start()
         compute_share(conn, ledger.config, year)
@@ -96,8 +116,9 @@ def bench(db: str, year: int, repeat: int, with_checks: bool) -> dict[str, Any]:
         result.total_fen,
         result.drawdowns,
     )
-    out["startup_s"] = wall([LEDGER, "--help"], 3)
-    out["cli_s"] = wall([LEDGER, "--db", db, "check", "share", "--year", str(year), "--json"], 3)
+    out["startup_s"], out["cli_s"] = walls(
+        [[LEDGER, "--help"], [LEDGER, "--db", db, "check", "share", "--year", str(year), "--json"]], 7
+    )
     return out
 
 
@@ -110,24 +131,22 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, python {platform.python_version()}, {platform.system()}")
     print(
-        "| ledger | backend | rows (table / year) | raw floor | raw share (NOT EXISTS) | compute_share "
-        "| ratio rule/raw share | ratio rule/floor | CLI wall − start-up | py peak | exact |"
+        "| ledger | backend | rows (table / year) | raw floor | raw share (NOT EXISTS) | raw breakdown "
+        "| compute_share | rule ÷ raw share | rule ÷ raw breakdown | CLI wall − start-up | py peak | exact |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for db in args.dbs:
         r = bench(db, args.year, args.repeat, args.checks)
-        floor, raw, rule = r["floor"][0], r["raw"][0], r["rule"][0]
+        floor, raw, rule, hand = r["floor"][0], r["raw"][0], r["rule"][0], r["breakdown"][0]
         name = db.rsplit("/", 1)[-1]
         print(
             f"| {name} | {r['backend']} | {r['rows_total']:,} / {r['rows_year']:,} | {floor * 1000:.0f} ms "
-            f"| {raw * 1000:.0f} ms | {rule * 1000:.0f} ms (median {r['rule'][1] * 1000:.0f}) | {rule / raw:.2f}× "
-            f"| {rule / floor:.2f}× | {(r['cli_s'] - r['startup_s']) * 1000:.0f} ms "
+            f"| {raw * 1000:.0f} ms | {hand * 1000:.0f} ms | {rule * 1000:.0f} ms (median {r['rule'][1] * 1000:.0f}) "
+            f"| {rule / raw:.2f}× | {rule / hand:.2f}× | {(r['cli_s'] - r['startup_s']) * 1000:.0f} ms "
             f"(wall {r['cli_s']:.2f} s, start-up {r['startup_s']:.2f} s) | {r['py_peak_kib']:.0f} KiB | {r['exact']} |"
         )
         if args.checks:
-            print(
-                f"|   `check all` {name}: {r['checks_s']:.2f} s, {r['findings']} findings | | | | | | | | | | |"
-            )
+            print(f"|   `check all` {name}: {r['checks_s']:.2f} s, {r['findings']} findings |" + " |" * 11)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nbenchmark process max RSS: {rss:.0f} MiB")
 
