@@ -187,6 +187,12 @@ class Ledger:
         with self.write("approve", str(pending_id)) as conn:
             return approval.reject(conn, self.actor, pending_id, reason)
 
+    def authorize(self, action: str, detail: str = "") -> None:
+        """Checks `action` for the acting user now, auditing a refusal: for writers that run their own transaction
+        (the importer: `ledger.authorize("import", path)` before it opens one)."""
+        with self.write(action, detail):
+            pass
+
     def list_users(self) -> list[users.User]:
         with self.connect() as conn:
             return users.list_users(conn)

@@ -160,3 +160,10 @@ def test_auditor_database_access_is_read_only(staffed: Ledger) -> None:
         with staffed.read_only_engine.connect() as conn, pytest.raises(DBAPIError, match="readonly"):
             conn.execute(text("INSERT INTO institution (code, name, type) VALUES ('E', 'x', '')"))
     assert staffed.sql("SELECT COUNT(*) FROM institution").rows == [(1,)]
+
+
+def test_authorize_serves_writers_with_their_own_transaction(staffed: Ledger) -> None:
+    _as(staffed, "olga").authorize("import", "in.csv")
+    with pytest.raises(PermissionDenied, match="导入"):
+        _as(staffed, "aud").authorize("import", "in.csv")
+    assert _refusals(staffed) == [("aud", "import")]
