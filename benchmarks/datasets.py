@@ -43,8 +43,19 @@ def demo_db(scale: int) -> Path:
             stale.unlink()
         start = time.perf_counter()
         _ledger("--db", str(partial), "init")
-        _ledger("--db", str(partial), "demo", "--drawdowns", str(scale), "--year", str(DEMO_YEAR),
-                "--years", str(DEMO_YEARS), "--seed", str(DEMO_SEED))
+        _ledger(
+            "--db",
+            str(partial),
+            "demo",
+            "--drawdowns",
+            str(scale),
+            "--year",
+            str(DEMO_YEAR),
+            "--years",
+            str(DEMO_YEARS),
+            "--seed",
+            str(DEMO_SEED),
+        )
         for suffix in ("-wal", "-shm"):
             Path(str(partial) + suffix).unlink(missing_ok=True)
         partial.rename(path)
@@ -102,5 +113,5 @@ def postgres_reachable() -> bool:
             conn.execute(text("SELECT 1"))
         engine.dispose()
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not reachable": the PostgreSQL rows are skipped
+    except Exception:  # any failure means "not reachable": the PostgreSQL rows are skipped
         return False

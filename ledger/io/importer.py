@@ -17,6 +17,7 @@ institutions and enterprises get the same 'create' records `ledger add-enterpris
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import re
 import time
@@ -244,16 +245,22 @@ class _ImportRun:
 
     # -- driving ---------------------------------------------------------------------------------------------------
     def run(self, table: Table, progress: Progress | None) -> None:
+        """Chunk by chunk. After each chunk the surviving objects (the firm cache) are moved out of the cyclic
+        collector's way with gc.freeze(): it otherwise rescans them over and over (10–15 % of the run here)."""
         chunk: list[tuple[int, list[str]]] = []
-        for row_no, raw in enumerate(table.rows, start=1):
-            chunk.append((row_no, raw))
-            if len(chunk) >= CHUNK:
+        try:
+            for row_no, raw in enumerate(table.rows, start=1):
+                chunk.append((row_no, raw))
+                if len(chunk) >= CHUNK:
+                    self.process(chunk)
+                    chunk = []
+                    gc.freeze()
+                    if progress is not None:
+                        progress(row_no)
+            if chunk:
                 self.process(chunk)
-                chunk = []
-                if progress is not None:
-                    progress(row_no)
-        if chunk:
-            self.process(chunk)
+        finally:
+            gc.unfreeze()
         if progress is not None:
             progress(self.result.rows)
 
