@@ -12,7 +12,7 @@ Each scale runs in a fresh child process, so the figures include importing Textu
 - raw: the same first-page SELECT and COUNT(*) run directly on sqlite3 in the same process (the floor);
 - peak RSS of the child.
 
-Run: .venv/bin/python benchmarks/bench_tui.py [--scales 100000,1000000]
+Run: .venv/bin/python benchmarks/bench_tui.py [--scales 100000,1000000] [--db EXISTING.db (one scale)]
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ def _child(db: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="100000,1000000")
+    parser.add_argument("--db", help="use a copy of this existing demo ledger instead of benchmarks/data's")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -134,8 +135,9 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks.datasets import demo_db
 
-    for scale in (int(s) for s in args.scales.split(",")):
-        source = demo_db(scale)
+    scales = [int(s) for s in args.scales.split(",")]
+    for scale in scales:
+        source = Path(args.db) if args.db else demo_db(scale)
         copy = Path("/tmp") / f"bench_tui_{scale}.db"  # a private copy: nothing else touches it while measuring
         if not copy.exists():
             shutil.copy(source, copy)

@@ -130,18 +130,27 @@ def _status_expr(today: date) -> Any:
 
 
 def _status_condition(status: str, today: date) -> ColumnElement[bool]:
+    """Each status starts with a condition an index can serve (maturity, drawn_on, or the small event table's
+    ids), so the per-row event subqueries only run on candidates, not on a million rows."""
     live = ~_reversed()
     not_repaid = _repaid_fen() < D.c.amount_fen
+    rolled_past = select(EV.c.drawdown_id).where(EV.c.kind == "rollover", EV.c.new_maturity_on > today)
     if status == "reversed":
-        return _reversed()
+        return D.c.id.in_(select(EV.c.drawdown_id).where(EV.c.kind == "reversal"))
     if status == "repaid":
-        return and_(live, ~not_repaid)
+        repaid_ids = select(EV.c.drawdown_id).where(EV.c.kind == "repayment")
+        return and_(D.c.id.in_(repaid_ids), live, ~not_repaid)
     if status == "matured":
-        return and_(live, not_repaid, _current_maturity() <= today)
+        # Rollovers only extend: a matured drawdown's booked maturity is already past.
+        return and_(D.c.maturity_on <= today, live, not_repaid, _current_maturity() <= today)
     if status == "future":
-        return and_(live, not_repaid, _current_maturity() > today, D.c.drawn_on > today)
+        return and_(D.c.drawn_on > today, live, not_repaid, _current_maturity() > today)
     if status == "outstanding":
-        return and_(live, not_repaid, D.c.drawn_on <= today, _current_maturity() > today)
+        still_running = or_(D.c.maturity_on > today, D.c.id.in_(rolled_past))
+        # drawn_on <= today holds for nearly every row; written so no planner picks the drawn_on index for it
+        # (that walks the whole ledger oldest first) over the maturity index, which finds the few running ones.
+        already_drawn = case((D.c.drawn_on <= today, 1), else_=0) == 1
+        return and_(still_running, already_drawn, live, not_repaid, _current_maturity() > today)
     raise ValueError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
 
 
