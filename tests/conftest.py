@@ -86,6 +86,8 @@ def _truncate_pg(engine: Engine) -> None:
         ]
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in tables:  # a tampering test may have disabled the append-only triggers: never leak that
+            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
 
 
 def test_config(**overrides: object) -> Config:
