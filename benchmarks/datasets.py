@@ -11,11 +11,14 @@ benchmarks/data/ is git-ignored; delete it to rebuild. Everything runs through t
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,44 +36,62 @@ def label(scale: int) -> str:
     return f"{scale // 1_000_000}m" if scale % 1_000_000 == 0 else f"{scale // 1000}k"
 
 
+@contextmanager
+def _building(name: str) -> Iterator[None]:
+    """Several benchmark scripts (and colleagues) may ask for the same data set at once: one builds, the rest wait."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    with (DATA / f".{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def demo_db(scale: int) -> Path:
     """A SQLite ledger with `scale` demo drawdowns (built on first use, a few minutes at 1M)."""
     path = DATA / f"demo_{label(scale)}.db"
-    if not path.exists():
-        DATA.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".building.db")
-        for stale in DATA.glob(partial.name + "*"):
-            stale.unlink()
-        start = time.perf_counter()
-        _ledger("--db", str(partial), "init")
-        _ledger(
-            "--db",
-            str(partial),
-            "demo",
-            "--drawdowns",
-            str(scale),
-            "--year",
-            str(DEMO_YEAR),
-            "--years",
-            str(DEMO_YEARS),
-            "--seed",
-            str(DEMO_SEED),
-        )
-        for suffix in ("-wal", "-shm"):
-            Path(str(partial) + suffix).unlink(missing_ok=True)
-        partial.rename(path)
-        print(f"  built {path.name} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    with _building(path.name):
+        if not path.exists():
+            _build_demo(path, scale)
     return path
+
+
+def _build_demo(path: Path, scale: int) -> None:
+    """`ledger init` + `ledger demo` into a partial file, renamed when complete (a crash leaves no half set)."""
+    partial = path.with_suffix(".building.db")
+    for stale in DATA.glob(partial.name + "*"):
+        stale.unlink()
+    start = time.perf_counter()
+    _ledger("--db", str(partial), "init")
+    _ledger(
+        "--db",
+        str(partial),
+        "demo",
+        "--drawdowns",
+        str(scale),
+        "--year",
+        str(DEMO_YEAR),
+        "--years",
+        str(DEMO_YEARS),
+        "--seed",
+        str(DEMO_SEED),
+    )
+    for suffix in ("-wal", "-shm"):
+        Path(str(partial) + suffix).unlink(missing_ok=True)
+    partial.rename(path)
+    print(f"  built {path.name} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
 
 
 def drawdowns_csv(scale: int) -> Path:
     """The export of demo_db(scale): live drawdowns in the import's columns (UTF-8 with BOM)."""
     path = DATA / f"drawdowns_{label(scale)}.csv"
-    if not path.exists():
-        db = demo_db(scale)
-        partial = path.with_suffix(".partial.csv")
-        _ledger("--db", str(db), "export", "drawdowns", "--format", "csv", "--out", str(partial))
-        partial.rename(path)
+    db = demo_db(scale)
+    with _building(path.name):
+        if not path.exists():
+            partial = path.with_suffix(".partial.csv")
+            _ledger("--db", str(db), "export", "drawdowns", "--format", "csv", "--out", str(partial))
+            partial.rename(path)
     return path
 
 

@@ -194,11 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     info = machine()
     results, notes = run_all(tuple(args.scales), args.only)
-    text = section(results, notes, info, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    text = section(results, notes, info, seconds)
     datasets.DATA.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M")
     (datasets.DATA / f"results-{stamp}.json").write_text(
-        json.dumps({"machine": info, "results": results, "notes": notes}, ensure_ascii=False, indent=1)
+        json.dumps(
+            {"machine": info, "results": results, "notes": notes, "seconds": seconds},
+            ensure_ascii=False,
+            indent=1,
+        )
     )
     print(text)
     if not args.no_doc:
