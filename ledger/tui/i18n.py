@@ -192,6 +192,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rep.file": ("文件", "File"),
     "rep.generated_at": ("生成时间", "Generated"),
     "rep.period": ("期间", "Period"),
+    "rep.out_dir": ("输出目录", "Output folder"),
     "rep.done": ("已生成 {n} 份报表", "{n} reports generated"),
     "rep.running": ("正在生成…", "Generating…"),
     # sql console

@@ -92,9 +92,9 @@ def test_new_drawdown_with_problems(snap_compare: Any, demo_app: Callable[[str],
 def test_sql_console_result(snap_compare: Any, demo_app: Callable[[str], LedgerApp]) -> None:
     async def run(pilot: Pilot[Any]) -> None:
         await settle(pilot)
-        pilot.app.screen.query_one("#sql-editor", TextArea).text = (
-            "SELECT tool_code, COUNT(*) AS n, SUM(amount_fen) AS fen FROM drawdown GROUP BY tool_code ORDER BY tool_code"
-        )
+        pilot.app.screen.query_one(
+            "#sql-editor", TextArea
+        ).text = "SELECT tool_code, COUNT(*) AS n, SUM(amount_fen) AS fen FROM drawdown GROUP BY tool_code ORDER BY tool_code"
         await pilot.press("ctrl+r")
         await _steady(pilot)
 

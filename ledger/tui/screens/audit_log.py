@@ -59,14 +59,13 @@ class AuditLogScreen(LedgerScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#audit-table", DataTable)
+        # The hash and the payload are in the pane beside: the table keeps what an auditor scans for.
         for key, width in (
-            ("col.id", 7),
-            ("col.recorded_at", 19),
-            ("col.actor", 10),
+            ("col.id", 6),
+            ("col.recorded_at", 16),
+            ("col.actor", 8),
             ("col.action", 12),
-            ("col.entity", 14),
-            ("col.rows", 7),
-            ("col.hash", 12),
+            ("col.entity", 20),
         ):
             table.add_column(t(key), width=width)
         table.focus()
@@ -101,12 +100,10 @@ class AuditLogScreen(LedgerScreen):
             self.rows[key] = row
             table.add_row(
                 key,
-                str(row["recorded_at"])[:19],
+                str(row["recorded_at"])[:16],
                 row["actor"],
                 row["action"],
                 f"{row['entity']} {row['entity_id']}".strip(),
-                f"{row['row_count']:,}",
-                row["hash"][:12],
                 key=key,
             )
         last = message.page_start + len(message.rows)
@@ -124,7 +121,9 @@ class AuditLogScreen(LedgerScreen):
         row = self.rows.get(str(event.row_key.value))
         if row is not None:
             payload = row["payload"] if len(row["payload"]) < 4000 else row["payload"][:4000] + " …"
-            self.query_one("#audit-payload", Static).update(f"[b]{row['hash']}[/b]\n{payload}")
+            self.query_one("#audit-payload", Static).update(
+                f"[b]{row['hash']}[/b]\n{t('col.rows')}: {row['row_count']:,}\n{payload}"
+            )
 
     def action_verify(self) -> None:
         self.query_one("#audit-verify", Static).update(t("common.loading"))

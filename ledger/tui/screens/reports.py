@@ -42,8 +42,10 @@ class ReportsScreen(LedgerScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="toolbar"):
+            yield Static(t("rep.period") + " ", classes="toolbar-label")
             yield Input(placeholder=t("rep.month"), id="rep-month", compact=True)
-            yield Input("reports", placeholder="out dir", id="rep-dir", compact=True)
+            yield Static(" " + t("rep.out_dir") + " ", classes="toolbar-label")
+            yield Input("reports", placeholder=t("rep.out_dir"), id="rep-dir", compact=True)
             yield Button(t("rep.generate") + " (g)", id="rep-generate", variant="primary", compact=True)
         with Vertical(id="rep-status"):
             yield ProgressBar(total=None, show_eta=False, id="rep-progress")
@@ -60,11 +62,12 @@ class ReportsScreen(LedgerScreen):
         for key, width in (
             ("rep.period", 8),
             ("col.tool", 6),
-            ("rep.file", 40),
+            ("rep.file", 26),
             ("col.hash", 64),
             ("rep.generated_at", 20),
         ):
             table.add_column(t(key), width=width)
+        self.query_one("#rep-records", DataTable).focus()
         self.action_reload()
 
     def action_reload(self) -> None:

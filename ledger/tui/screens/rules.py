@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
 
@@ -40,7 +40,7 @@ class RulesScreen(LedgerScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="toolbar"):
-            yield Static(t("rules.year") + " ", classes="form-label")
+            yield Static(t("rules.year") + " ", classes="toolbar-label")
             yield Input(id="rules-year", compact=True, max_length=4)
         with Horizontal(classes="split"):
             with Vertical(classes="left"):
@@ -49,9 +49,9 @@ class RulesScreen(LedgerScreen):
                     for key, label in TABS:
                         with TabPane(t(label), id=f"tab-{key}"):
                             yield DataTable(id=f"share-{key}", cursor_type="row", zebra_stripes=True)
-            with Vertical(classes="right"):
+            with VerticalScroll(classes="right"):
                 yield Static(t("rules.findings"), classes="panel-title")
-                yield DataTable(id="rules-findings", cursor_type="row", classes="fill")
+                yield Static(t("common.loading"), id="rules-findings")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -73,9 +73,7 @@ class RulesScreen(LedgerScreen):
                 (t("col.count"), 8),
             ):
                 table.add_column(label, width=width)
-        findings = self.query_one("#rules-findings", DataTable)
-        findings.add_column(t("col.status"), width=4)
-        findings.add_column(t("rules.findings"), width=60)
+        self.query_one("#share-tool", DataTable).focus()
         self.action_reload()
 
     def action_focus_year(self) -> None:
@@ -133,11 +131,12 @@ class RulesScreen(LedgerScreen):
                     Text(f"{row.drawdowns:,}", justify="right"),
                     key=f"{key}:{row.key}",
                 )
-        findings = self.query_one("#rules-findings", DataTable)
-        findings.clear()
-        for finding in message.findings or []:
-            mark = Text("●", style="red" if finding.severity == "error" else "yellow")
-            findings.add_row(mark, finding.message)
+        # Wrapped text, not a table: findings are sentences; no space after the mark so Chinese folds cleanly.
+        lines = [
+            f"[{'red' if f.severity == 'error' else 'yellow'}]●{f.rule_name}[/]:{f.message}"
+            for f in message.findings or []
+        ]
+        self.query_one("#rules-findings", Static).update("\n".join(lines) or t("dash.no_findings"))
 
     @on(DataTable.RowSelected, "#share-tool, #share-institution, #share-month")
     def _drill(self, event: DataTable.RowSelected) -> None:

@@ -63,6 +63,7 @@ class SqlConsoleScreen(LedgerScreen):
                     show_line_numbers=True,
                 )
                 with Horizontal(classes="toolbar"):
+                    yield Static(t("sql.export_path") + " ", classes="toolbar-label")
                     yield Input("export.csv", placeholder=t("sql.export_path"), id="sql-path", compact=True)
                 yield Static(t("sql.placeholder"), id="sql-status")
                 yield DataTable(id="sql-result", zebra_stripes=True, classes="fill")
