@@ -65,6 +65,8 @@ async def test_book_a_drawdown_through_the_form(ledger: Ledger) -> None:
         )
         preview = _text(app, "#form-preview")
         assert "1,250,000.50" in preview and "重点领域:是" in preview  # C3911 is manufacturing
+        # The year's share before → after: nothing booked yet, then this key-area loan alone is 100%.
+        assert "本年重点领域占比:— → 100.00%" in preview
         await pilot.press("ctrl+s")
         await settle(pilot)
     with ledger.connect() as conn:
@@ -225,3 +227,91 @@ async def test_quit_returns_zero(ledger: Ledger) -> None:
         await pilot.press("ctrl+q")
         await settle(pilot)
     assert app.return_value == 0
+
+
+@drive
+async def test_dashboard_shows_the_year_per_tool(ledger: Ledger) -> None:
+    ids = await _book_three(ledger)
+    app = LedgerApp(ledger, today=TODAY)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        tools = app.screen.query_one("#dash-tools", DataTable)
+        relending_row = [str(c).strip() for c in tools.get_row(ledger.tool("京民融").code)]
+        # 1,000,000.00 + 250,000.50 yuan drawn this year = 125.00 万元 (half-up); nothing in June.
+        assert relending_row[0] == "京民融"
+        assert relending_row[1:3] == ["0.00", "125.00"]
+        total = [str(c).strip() for c in tools.get_row("__total__")]
+        assert total[2] == "175.00"  # plus the 500,000.00 bill
+        # Only the bill (maturing 2023-07-01) falls due within 30 days of 2023-06-15; the loans run to 2024.
+        assert "共 1 笔" in _text(app, "#dash-maturing-title")
+        maturing = app.screen.query_one("#dash-maturing", DataTable)
+        assert [str(maturing.get_row_at(i)[1]) for i in range(maturing.row_count)] == [str(ids["bill"])]
+        assert "%" in _text(app, "#dash-share")
+
+
+@drive
+async def test_reference_screen_adds_an_enterprise_and_a_status(ledger: Ledger) -> None:
+    from ledger.domain.uscc import make_uscc
+
+    setup_bank(ledger)
+    code = make_uscc("91110108", "55500001")
+    app = LedgerApp(ledger, today=TODAY, start="reference")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#ref-enterprises", DataTable).focus()
+        await pilot.press("a")
+        await settle(pilot)
+        dialog = app.screen
+        dialog.query_one("#d-uscc", Input).value = code
+        dialog.query_one("#d-name", Input).value = "北京新材料有限公司"
+        dialog.query_one("#d-industry", Input).value = "X9999"  # no such section: refused beside the field
+        dialog.query_one("#d-size", Select).value = "small"
+        await pilot.click("#dlg-save")
+        await settle(pilot)
+        assert app.screen is dialog and "门类" in str(dialog.query_one("#msg-industry_code", Static).render())
+        dialog.query_one("#d-industry", Input).value = "C3985"
+        await pilot.click("#dlg-save")
+        await settle(pilot)
+        assert app.screen is not dialog
+        assert app.screen.query_one("#ref-search", Input).value == code
+        app.screen.query_one("#ref-enterprises", DataTable).focus()
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        status_dialog = app.screen
+        status_dialog.query_one("#d-status", Select).value = "高新技术企业"
+        status_dialog.query_one("#d-from", Input).value = "2023-01-01"
+        await pilot.click("#dlg-save")
+        await settle(pilot)
+        assert "高新技术企业  2023-01-01 — 2025-12-31" in _text(app, "#ref-detail")
+    with ledger.connect() as conn:
+        found = queries.search_enterprises(conn, code)
+        assert [(e.name, e.industry_code, e.size) for e in found] == [
+            ("北京新材料有限公司", "C3985", "small")
+        ]
+        assert [s["status"] for s in queries.enterprise_statuses(conn, found[0].id)] == ["高新技术企业"]
+
+
+@drive
+async def test_rules_drill_down_and_audit_verify(ledger: Ledger) -> None:
+    ids = await _book_three(ledger)
+    app = LedgerApp(ledger, today=TODAY, start="rules")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        by_tool = app.screen.query_one("#share-tool", DataTable)
+        assert by_tool.row_count == 2  # 京民融 and 再贴现 have drawdowns this year
+        by_tool.focus()
+        keys = [str(k.value) for k in by_tool.rows]
+        by_tool.move_cursor(row=keys.index("tool:" + ledger.tool("京民融").code))
+        await pilot.press("enter")
+        await settle(pilot)
+        drill = app.screen.query_one("#drill", DataTable)
+        assert sorted(int(str(drill.get_row_at(i)[0])) for i in range(drill.row_count)) == [
+            ids["march"],
+            ids["april"],
+        ]
+        await pilot.press("escape", "f8")
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        assert "审计链完整" in _text(app, "#audit-verify")
