@@ -352,3 +352,36 @@ def test_rows_without_bill_or_ref_are_recognised_by_content(ledger: Ledger, tmp_
     )
     assert _errors(twice) == {(2, "ref")}
     assert counts(ledger) == before
+
+
+def test_enterprise_cache_dropped_between_chunks_changes_nothing(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory is bounded by dropping the enterprise cache between chunks; the firms (and statuses) created by
+    earlier chunks are then read back from the open transaction and must be judged exactly as before."""
+    monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
+    monkeypatch.setattr("ledger.io.importer.FIRM_CACHE", 1)
+    rows = [
+        relending_row(
+            1, tool="科技创新再贷款", amount="", principal="1000000", enterprise_statuses="高新技术企业"
+        ),
+        relending_row(2),
+        # firm 1 again, in a later chunk: known now (created above), its status still holds
+        relending_row(
+            1,
+            tool="科技创新再贷款",
+            amount="",
+            principal="500000",
+            ref="R-again",
+            enterprise_statuses="高新技术企业",
+        ),
+        relending_row(2, enterprise_name="别的名字", ref="R-bad"),
+    ]
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows))
+    assert _errors(result) == {(4, "enterprise_name")}
+    good = import_drawdowns(ledger, write_csv(tmp_path / "good.csv", rows[:3]))
+    assert good.ok and (good.new, good.new_enterprises, good.new_statuses) == (3, 2, 1), good.errors
+    with ledger.connect() as conn:
+        flags = [bool(r[0]) for r in conn.execute(text("SELECT key_area FROM drawdown ORDER BY id"))]
+    assert flags == [True, False, True]
+    assert ledger.verify_audit().ok

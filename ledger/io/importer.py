@@ -50,6 +50,7 @@ from ledger.services.reference import EnterpriseInput, default_valid_to, statuse
 CHUNK = 5000
 IN_LIST = 500  # parameters per IN (...) query: well under SQLite's and psycopg's limits
 MAX_KEPT_ERRORS = 1000
+FIRM_CACHE = 20_000  # enterprises kept between chunks; past this the cache is dropped and refilled on demand
 # Names prepare_drawdown and validate_enterprise use for fields, mapped to the file's column names.
 _FIELD_TO_COLUMN = {"ext_ref": "ref", "batch_ref": "batch_ref", "institution_type": "institution_code"}
 
@@ -236,7 +237,10 @@ class _ImportRun:
         self.firms: dict[str, _Firm] = {}
         self.closed = closed_months(conn)
         self.new_institutions: list[dict[str, str]] = []
-        self.new_firms: list[_Firm] = []
+        self.new_firms: list[_Firm] = []  # created by the chunk being processed
+        self.created: list[
+            tuple[str, dict[str, Any]]
+        ] = []  # (uscc, audit payload) of every enterprise created
         self.columns = list(header.index.items())
         self.tokens: dict[str, tuple[str, date | None, date | None, bool]] = {}
         self.agreed: dict[
@@ -283,9 +287,7 @@ class _ImportRun:
         records: list[tuple[str, str, str, dict[str, Any]]] = [
             ("create", "institution", i["code"], i) for i in self.new_institutions
         ]
-        records += [
-            ("create", "enterprise", f.uscc, reference_payload("enterprise", f)) for f in self.new_firms
-        ]
+        records += [("create", "enterprise", uscc, payload) for uscc, payload in self.created]
         append_many(self.conn, self.actor, records)
 
     # -- one chunk -------------------------------------------------------------------------------------------------
@@ -294,7 +296,6 @@ class _ImportRun:
         records = [(row_no, raw, {name: raw[i] for name, i in self.columns}) for row_no, raw in chunk]
         self._load_firms({normalise_uscc(f.get("enterprise_uscc", "")) for _, _, f in records})
         statuses: list[tuple[_Firm, StatusEntry]] = []
-        firms_before = len(self.new_firms)
         candidates: list[_Candidate] = []
         for row_no, raw, fields in records:
             problems: list[FieldProblem] = []
@@ -335,7 +336,15 @@ class _ImportRun:
             values["institution_id"] = institution_id
             candidates.append(_Candidate(row_no, raw, values, firm))
         to_write = self._check_ledger(candidates)
-        self._write(self.new_firms[firms_before:], statuses, to_write)
+        self._write(self.new_firms, statuses, to_write)
+        self.created += [(f.uscc, reference_payload("enterprise", f)) for f in self.new_firms]
+        self.new_firms = []
+        if len(self.firms) > FIRM_CACHE:
+            # Everything is in the database now (in this transaction): forget it, so memory follows the chunk
+            # and not the number of enterprises in the file; later chunks fetch what they need again.
+            self.firms.clear()
+            self.agreed.clear()
+            self.tokens.clear()
 
     def _check_ledger(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """Double booking, reference reuse and closed months, against the ledger and within the file."""
