@@ -238,14 +238,12 @@ class _ImportRun:
         self.closed = closed_months(conn)
         self.new_institutions: list[dict[str, str]] = []
         self.new_firms: list[_Firm] = []  # created by the chunk being processed
-        self.created: list[
-            tuple[str, dict[str, Any]]
-        ] = []  # (uscc, audit payload) of every enterprise created
+        # (uscc, audit payload) of every enterprise created, for their 'create' records at the end
+        self.created: list[tuple[str, dict[str, Any]]] = []
         self.columns = list(header.index.items())
         self.tokens: dict[str, tuple[str, date | None, date | None, bool]] = {}
-        self.agreed: dict[
-            str, tuple[str, str, str]
-        ] = {}  # uscc → a (name, industry, size) already found to agree
+        # uscc → a (name, industry, size) already found to agree with the ledger: checked once per firm
+        self.agreed: dict[str, tuple[str, str, str]] = {}
 
     # -- driving ---------------------------------------------------------------------------------------------------
     def run(self, table: Table, progress: Progress | None) -> None:
