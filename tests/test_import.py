@@ -385,3 +385,52 @@ def test_enterprise_cache_dropped_between_chunks_changes_nothing(
         flags = [bool(r[0]) for r in conn.execute(text("SELECT key_area FROM drawdown ORDER BY id"))]
     assert flags == [True, False, True]
     assert ledger.verify_audit().ok
+
+
+def test_cli_json_summary_and_enterprise_import(
+    ledger: Ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    path = write_csv(tmp_path / "in.csv", [relending_row(1), rediscount_row(2, bill(1))])
+    assert main(["--db", ledger.url, "import", "drawdowns", str(path), "--dry-run", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["new"], summary["dry_run"], summary["audit_id"]) == (2, True, None)
+    directory = write_csv(
+        tmp_path / "dir.csv",
+        [
+            {
+                "enterprise_uscc": uscc(9),
+                "enterprise_name": "北京九号有限公司",
+                "industry_code": "C3911",
+                "enterprise_size": "micro",
+            }
+        ],
+    )
+    assert main(["--db", ledger.url, "import", "enterprises", str(directory)]) == 0
+    assert "新增企业 1" in capsys.readouterr().out
+    broken = write_csv(
+        tmp_path / "broken.csv",
+        [
+            {
+                "enterprise_uscc": uscc(10),
+                "enterprise_name": "",
+                "industry_code": "C3911",
+                "enterprise_size": "micro",
+            }
+        ],
+    )
+    assert main(["--db", ledger.url, "import", "enterprises", str(broken)]) == 1
+    assert "第1行 enterprise_name" in capsys.readouterr().err
+
+
+def test_progress_only_past_a_few_thousand_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    from ledger.cli.io_cmds import _ProgressBar
+
+    bar = _ProgressBar()
+    bar(100)
+    bar.done()
+    assert capsys.readouterr().err == ""
+    bar(50_000)
+    bar.done()
+    assert "已处理 50,000 行" in capsys.readouterr().err
