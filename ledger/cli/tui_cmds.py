@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--screen",
         default="dashboard",
-        choices=("dashboard", "drawdowns", "new", "reference", "rules", "reports", "sql", "audit"),
+        choices=("dashboard", "drawdowns", "new", "reference", "rules", "reports", "sql", "audit", "pending"),
         help="screen to open first (default dashboard)",
     )
     p.set_defaults(func=run_tui)

@@ -29,6 +29,7 @@ SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
     "reports": ("ledger.tui.screens.reports", "ReportsScreen"),
     "sql": ("ledger.tui.screens.sql_console", "SqlConsoleScreen"),
     "audit": ("ledger.tui.screens.audit_log", "AuditLogScreen"),
+    "pending": ("ledger.tui.screens.pending", "PendingScreen"),
 }
 NAV_KEYS: tuple[tuple[str, str], ...] = (
     ("f1", "dashboard"),
@@ -39,6 +40,7 @@ NAV_KEYS: tuple[tuple[str, str], ...] = (
     ("f6", "reports"),
     ("f7", "sql"),
     ("f8", "audit"),
+    ("f9", "pending"),
 )
 NAV_LABELS = {
     "dashboard": "nav.dashboard",
@@ -49,6 +51,7 @@ NAV_LABELS = {
     "reports": "nav.reports",
     "sql": "nav.sql",
     "audit": "nav.audit",
+    "pending": "nav.pending",
 }
 
 
@@ -71,13 +74,16 @@ class LedgerApp(App[int]):
         mode: _lazy(mode) for mode in SCREENS_BY_MODE
     }
     COMMANDS = App.COMMANDS | {LedgerCommands}
+    # Help and quit first, so they stay visible in the footer of a 120-column terminal; `?` also opens help
+    # (not a priority binding, so a `?` typed into a field stays a character).
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("f10", "help", t("nav.help"), id="app.help", priority=True),
+        Binding("ctrl+q", "quit", t("nav.quit"), id="app.quit", priority=True),
+        Binding("question_mark", "help", t("nav.help"), id="app.help_key", key_display="?", show=False),
         *(
             Binding(key, f"open('{mode}')", t(NAV_LABELS[mode]), id=f"nav.{mode}", priority=True)
             for key, mode in NAV_KEYS
         ),
-        Binding("question_mark", "help", t("nav.help"), id="app.help", key_display="?"),
-        Binding("ctrl+q", "quit", t("nav.quit"), id="app.quit", priority=True),
     ]
 
     def __init__(self, ledger: Ledger, today: date | None = None, start: str = "dashboard") -> None:

@@ -217,6 +217,23 @@ LABELS: dict[str, tuple[str, str]] = {
     "col.entity": ("对象", "Entity"),
     "col.rows": ("行数", "Rows"),
     "col.hash": ("哈希", "Hash"),
+    # pending (maker-checker)
+    "nav.pending": ("待复核", "Pending"),
+    "pend.approve": ("批准", "Approve"),
+    "pend.reject": ("拒绝", "Reject"),
+    "pend.all": ("全部/待复核", "All/pending"),
+    "pend.maker": ("经办", "Maker"),
+    "pend.checker": ("复核", "Checker"),
+    "pend.count": ("待复核 {n} 笔", "{n} waiting for approval"),
+    "pend.action.book": ("放款", "Book"),
+    "pend.confirm": (
+        "批准待复核第{id}号({amount} 元)?批准后立即登记。",
+        "Approve #{id} ({amount} yuan)? It is booked at once.",
+    ),
+    "pend.reject_title": ("拒绝待复核第{id}号", "Reject #{id}"),
+    "pend.approved": ("已批准第{id}号,登记结果 {result}", "#{id} approved: result {result}"),
+    "pend.rejected": ("已拒绝第{id}号", "#{id} rejected"),
+    "pend.reason_required": ("请填写原因", "A reason is required"),
     # help
     "help.title": ("帮助:按键", "Help: keys"),
     "help.global": ("全局", "Everywhere"),

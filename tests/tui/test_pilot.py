@@ -315,3 +315,36 @@ async def test_rules_drill_down_and_audit_verify(ledger: Ledger) -> None:
         await pilot.press("v")
         await settle(pilot)
         assert "审计链完整" in _text(app, "#audit-verify")
+
+
+@drive
+async def test_checker_approves_a_queued_booking(db_url: str) -> None:
+    from tests.conftest import test_config as make_config
+
+    config = make_config(maker_checker={"default_limit_yuan": "500000"})
+    maker = Ledger(db_url, actor="maker", config=config)
+    maker.init()
+    setup_bank(maker)
+    borrower = add_borrower(maker, 1)
+    queued = maker.book(relending(borrower, amount="1000000.00"))
+    small = maker.book(relending(borrower, amount="400000.00", ext_ref="small"))
+    assert getattr(queued, "pending", False) and not getattr(small, "pending", False)
+    checker = Ledger(db_url, actor="checker", config=config)
+    app = LedgerApp(checker, today=TODAY, start="pending")
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await settle(pilot)
+            table = app.screen.query_one("#pend-table", DataTable)
+            assert table.row_count == 1 and "待复核 1 笔" in _text(app, "#pend-status")
+            await pilot.press("y")
+            await settle(pilot)
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.click("#yes")
+            await settle(pilot)
+            assert table.row_count == 0 and "待复核 0 笔" in _text(app, "#pend-status")
+        with checker.connect() as conn:
+            rows = queries.drawdown_page(conn, DrawdownFilter(), TODAY, 0)
+        assert sorted(r.amount_fen for r in rows) == [40000000, 100000000]
+    finally:
+        maker.dispose()
+        checker.dispose()
