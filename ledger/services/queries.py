@@ -68,6 +68,7 @@ class DrawdownFilter:
     text: str = ""  # enterprise name, USCC (prefix) or bill number (prefix)
     sort: str = "id"
     descending: bool = True
+    drawdown_id: int | None = None  # one drawdown, opened from the dashboard or a drill-down
 
     @property
     def is_empty(self) -> bool:
@@ -78,6 +79,7 @@ class DrawdownFilter:
             or self.key_area is not None
             or self.status
             or self.text.strip()
+            or self.drawdown_id is not None
         )
 
 
@@ -188,6 +190,8 @@ def _month_range(month: str) -> tuple[date, date]:
 
 def _conditions(flt: DrawdownFilter, today: date) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
+    if flt.drawdown_id is not None:
+        conds.append(D.c.id == flt.drawdown_id)
     if flt.tool_code:
         conds.append(D.c.tool_code == flt.tool_code)
     if flt.institution_code:

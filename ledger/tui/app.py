@@ -7,6 +7,7 @@ costs Textual plus the facade, not every screen (first paint < 1 s on a 1M-drawd
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date
 from importlib import import_module
@@ -55,6 +56,17 @@ NAV_LABELS = {
 }
 
 
+def parse_keymap(text: str) -> dict[str, str]:
+    """LEDGER_TUI_KEYMAP="drawdowns.reverse=ctrl+x;nav.drawdowns=f12": binding id → keys (Posting's keymap idea;
+    every binding has an id, listed by the help screen). Malformed entries are ignored."""
+    keymap: dict[str, str] = {}
+    for entry in text.split(";"):
+        binding_id, sep, keys = entry.partition("=")
+        if sep and binding_id.strip() and keys.strip():
+            keymap[binding_id.strip()] = keys.strip()
+    return keymap
+
+
 def _lazy(mode: str) -> Callable[[], Screen[Any]]:
     module_name, class_name = SCREENS_BY_MODE[mode]
 
@@ -94,12 +106,26 @@ class LedgerApp(App[int]):
         self.sub_title = f"{ledger.actor} · {self.today.isoformat()}"
 
     def on_mount(self) -> None:
+        keymap = parse_keymap(os.environ.get("LEDGER_TUI_KEYMAP", ""))
+        if keymap:
+            self.set_keymap(keymap)
         self.switch_mode(self.start_mode)
 
     # -- navigation --------------------------------------------------------------------------------------------
     def action_open(self, mode: str) -> None:
         if mode in SCREENS_BY_MODE and self.current_mode != mode:
             self.switch_mode(mode)
+
+    def open_drawdown(self, drawdown_id: int) -> None:
+        """Shows one drawdown in the list (from the dashboard or a drill-down), ready for its actions."""
+        self.action_open("drawdowns")
+
+        def show() -> None:
+            screen = self.screen
+            if hasattr(screen, "show_drawdown"):
+                screen.show_drawdown(drawdown_id)
+
+        self.call_after_refresh(show)
 
     def action_help(self) -> None:
         from ledger.tui.screens.help import HelpScreen

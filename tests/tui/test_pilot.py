@@ -247,6 +247,13 @@ async def test_dashboard_shows_the_year_per_tool(ledger: Ledger) -> None:
         maturing = app.screen.query_one("#dash-maturing", DataTable)
         assert [str(maturing.get_row_at(i)[1]) for i in range(maturing.row_count)] == [str(ids["bill"])]
         assert "%" in _text(app, "#dash-share")
+        # Enter on it opens the list narrowed to that drawdown, ready for repay / roll over.
+        maturing.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        listing = app.screen.query_one(DrawdownList)
+        assert app.current_mode == "drawdowns" and listing.total == 1
+        assert listing.current is not None and listing.current.id == ids["bill"]
 
 
 @drive
@@ -348,3 +355,14 @@ async def test_checker_approves_a_queued_booking(db_url: str) -> None:
     finally:
         maker.dispose()
         checker.dispose()
+
+
+@drive
+async def test_keys_can_be_remapped_by_binding_id(ledger: Ledger, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("LEDGER_TUI_KEYMAP", "nav.sql=f12;bad entry")
+    app = LedgerApp(ledger, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f12")
+        await settle(pilot)
+        assert app.current_mode == "sql"

@@ -71,7 +71,9 @@ async def _steady(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.1)
 
 
-@pytest.mark.parametrize("screen", ["dashboard", "drawdowns", "reference", "rules", "reports", "audit", "pending"])
+@pytest.mark.parametrize(
+    "screen", ["dashboard", "drawdowns", "reference", "rules", "reports", "audit", "pending"]
+)
 def test_screen(screen: str, snap_compare: Any, demo_app: Callable[[str], LedgerApp]) -> None:
     assert snap_compare(demo_app(screen), terminal_size=SIZE, run_before=_steady)
 

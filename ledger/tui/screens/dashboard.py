@@ -244,8 +244,8 @@ class DashboardScreen(LedgerScreen):
 
     @on(DataTable.RowSelected, "#dash-maturing")
     def _open_drawdown(self, event: DataTable.RowSelected) -> None:
-        """Enter on a maturing drawdown opens it in the list (filtered to its id is not a filter: use the text)."""
-        self.app.action_open("drawdowns")
+        """Enter on a maturing drawdown opens it in the list, where repay and roll over are one key away."""
+        self.app.open_drawdown(int(str(event.row_key.value)))
 
 
 def share_summary(result: Any) -> str:

@@ -171,6 +171,16 @@ class DrawdownsScreen(LedgerScreen):
         self.filter = DrawdownFilter(sort=self.filter.sort, descending=self.filter.descending)
         self.reload()
 
+    def show_drawdown(self, drawdown_id: int) -> None:
+        """Opened from elsewhere (a maturing drawdown, a drill-down row): the list narrowed to that one, so its
+        actions are one key away; `c` clears it."""
+        self.filter = DrawdownFilter(
+            sort=self.filter.sort, descending=self.filter.descending, drawdown_id=drawdown_id
+        )
+        if self.is_mounted:
+            self.reload()
+            self.query_one(DrawdownList).focus()
+
     def action_focus_filter(self) -> None:
         self.query_one("#f-text", Input).focus()
 
@@ -239,6 +249,8 @@ class DrawdownsScreen(LedgerScreen):
         column = t(f"dd.sort.{self.filter.sort}")
         direction = "↓" if self.filter.descending else "↑"
         position = f"{listing.cursor + 1:,}/" if listing.total else ""
+        if self.filter.drawdown_id is not None:
+            position = f"{t('col.id')} {self.filter.drawdown_id} · "
         # One line of fixed height: repaint only, no layout pass on every cursor move.
         self.query_one("#dd-status", Static).update(
             f"{position}{t('dd.count', count=count(listing.total, listing.exact))} · "

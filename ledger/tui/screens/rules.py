@@ -193,6 +193,12 @@ class DrilldownScreen(LedgerModal):
             return
         self.post_message(DrillReady(rows))
 
+    @on(DataTable.RowSelected, "#drill")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        drawdown_id = int(str(event.row_key.value))
+        self.dismiss(None)
+        self.app.open_drawdown(drawdown_id)
+
     @on(DrillReady)
     def _ready(self, message: DrillReady) -> None:
         table = self.query_one("#drill", DataTable)
@@ -204,4 +210,5 @@ class DrilldownScreen(LedgerModal):
                 Text(yuan(row["amount_fen"]), justify="right"),
                 t("common.yes") if row["key_area"] else t("common.no"),
                 row.get("explanation") or "",
+                key=str(row["id"]),
             )
