@@ -9,10 +9,11 @@ Each scale runs in a fresh child process, so the figures include importing Textu
 - page-down: each press until every visible row is loaded (the next page is prefetched, so most are instant);
 - end: the End key (last row: a deep OFFSET) until its rows are loaded;
 - filters: count + first page for a tool filter, a month filter, a free-text name filter, a status filter;
-- raw: the same first-page SELECT and COUNT(*) run directly on sqlite3 in the same process (the floor);
+- raw: the same first-page SELECT and COUNT(*) run directly on sqlite3 in the same process (the floor), and
+  the test harness's own cost of one key press that does nothing (the floor for page-down);
 - peak RSS of the child.
 
-Run: .venv/bin/python benchmarks/bench_tui.py [--scales 100000,1000000] [--db EXISTING.db (one scale)]
+Run: .venv/bin/python benchmarks/bench_tui.py [--scales 100000,1000000] [--db EXISTING.db] [--postgres]
 """
 
 from __future__ import annotations
@@ -75,6 +76,14 @@ def _child(db: str) -> dict[str, Any]:
             out["first_rows_cpu_s"] = time.process_time() - cpu_started
             out["total"] = listing.total
             listing.focus()
+            noop = []
+            for _ in range(
+                10
+            ):  # the harness's own cost per key press (an unbound key): the floor for page-down
+                began = time.perf_counter()
+                await pilot.press("z")
+                noop.append((time.perf_counter() - began) * 1000)
+            out["noop_press_ms"] = sorted(noop)[len(noop) // 2]
             latencies = []
             for _ in range(30):
                 began = time.perf_counter()
@@ -114,26 +123,81 @@ def _child(db: str) -> dict[str, Any]:
 
     asyncio.run(run())
     ledger.dispose()
-    raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    out.update(_raw(db))
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def _raw(db: str) -> dict[str, float]:
+    """The floor: the same first page, count and last page straight through the driver, no ORM, no UI."""
+    out: dict[str, float] = {}
+    if db.startswith("postgresql"):
+        import psycopg
+
+        raw: Any = psycopg.connect(db.replace("postgresql+psycopg://", "postgresql://"))
+        mark = "%s"
+    else:
+        raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        mark = "?"
     began = time.perf_counter()
     raw.execute("SELECT * FROM drawdown ORDER BY id DESC LIMIT 100").fetchall()
     out["raw_first_page_ms"] = (time.perf_counter() - began) * 1000
     began = time.perf_counter()
-    raw.execute("SELECT COUNT(*) FROM drawdown").fetchone()
+    n = raw.execute("SELECT COUNT(*) FROM drawdown").fetchone()[0]
     out["raw_count_ms"] = (time.perf_counter() - began) * 1000
     began = time.perf_counter()
-    n = raw.execute("SELECT COUNT(*) FROM drawdown").fetchone()[0]
-    raw.execute("SELECT * FROM drawdown ORDER BY id DESC LIMIT 100 OFFSET ?", (n - 100,)).fetchall()
+    raw.execute(f"SELECT * FROM drawdown ORDER BY id DESC LIMIT 100 OFFSET {mark}", (n - 100,)).fetchall()
     out["raw_end_page_ms"] = (time.perf_counter() - began) * 1000
     raw.close()
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
+
+
+def _report(scale: int, db: str, backend: str) -> None:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", db], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if result.returncode != 0:
+        print(result.stderr[-3000:], file=sys.stderr)
+        return
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    pd = figures.pop("pagedown_ms")
+    figures["pagedown_ms"] = {"median": pd[len(pd) // 2], "p90": pd[int(len(pd) * 0.9)], "max": pd[-1]}
+    print(
+        json.dumps({"scale": scale, "backend": backend, **figures}, ensure_ascii=False, indent=1), flush=True
+    )
+
+
+def _postgres(scale: int) -> None:
+    """The same measurements on a PostgreSQL ledger loaded with the same demo (built, measured, dropped)."""
+    from benchmarks.datasets import DEMO_SEED, DEMO_YEAR, DEMO_YEARS, _ledger, drop_postgres, fresh_postgres
+
+    url = fresh_postgres()
+    try:
+        began = time.perf_counter()
+        _ledger(
+            "--db",
+            url,
+            "demo",
+            "--drawdowns",
+            str(scale),
+            "--year",
+            str(DEMO_YEAR),
+            "--years",
+            str(DEMO_YEARS),
+            "--seed",
+            str(DEMO_SEED),
+        )
+        print(f"  loaded {scale:,} into PostgreSQL in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+        _report(scale, url, "postgresql")
+    finally:
+        drop_postgres(url)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="100000,1000000")
     parser.add_argument("--db", help="use a copy of this existing demo ledger instead of benchmarks/data's")
+    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL (a throwaway database)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -142,28 +206,14 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks.datasets import demo_db
 
-    scales = [int(s) for s in args.scales.split(",")]
-    for scale in scales:
+    for scale in (int(s) for s in args.scales.split(",")):
         source = Path(args.db) if args.db else demo_db(scale)
-        copy = (
-            Path("/tmp") / f"bench_tui_{scale}.db"
-        )  # a private copy: nothing else touches it while measuring
+        copy = Path("/tmp") / f"bench_tui_{scale}.db"  # private: nothing else touches it while measuring
         if not copy.exists():
             shutil.copy(source, copy)
-        result = subprocess.run(
-            [sys.executable, __file__, "--child", str(copy)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        if result.returncode != 0:
-            print(result.stderr[-3000:], file=sys.stderr)
-            continue
-        figures = json.loads(result.stdout.strip().splitlines()[-1])
-        pd = figures.pop("pagedown_ms")
-        figures["pagedown_ms"] = {"median": pd[len(pd) // 2], "p90": pd[int(len(pd) * 0.9)], "max": pd[-1]}
-        print(json.dumps({"scale": scale, **figures}, ensure_ascii=False, indent=1))
+        _report(scale, str(copy), "sqlite")
+        if args.postgres:
+            _postgres(scale)
 
 
 if __name__ == "__main__":

@@ -366,3 +366,18 @@ async def test_keys_can_be_remapped_by_binding_id(ledger: Ledger, monkeypatch) -
         await pilot.press("f12")
         await settle(pilot)
         assert app.current_mode == "sql"
+
+
+@drive
+async def test_palette_offers_the_screens_own_commands(ledger: Ledger) -> None:
+    ids = await _book_three(ledger)
+    app = LedgerApp(ledger, today=TODAY, start="drawdowns")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"冲正")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, EventDialog) and app.screen.row.id == ids["bill"]
