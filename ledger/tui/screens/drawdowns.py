@@ -225,6 +225,10 @@ class DrawdownsScreen(LedgerScreen):
         )
         self._update_status()
 
+    @on(DrawdownList.ColumnsChanged)
+    def _columns(self, message: DrawdownList.ColumnsChanged) -> None:
+        self.query_one("#dd-header", Static).update(header_text(message.columns))
+
     @on(DrawdownList.NeedPage)
     def _need_page(self, message: DrawdownList.NeedPage) -> None:
         self.load_page(self.filter, message.generation, message.page)

@@ -50,6 +50,18 @@ COLUMNS: tuple[Column, ...] = (
     Column("col.bill_no", 30),
 )
 LINE_WIDTH = sum(c.width + 1 for c in COLUMNS)
+# On a wide terminal the names get the room: (column key, most extra cells it takes), in this order.
+GROWS = (("col.enterprise", 22), ("col.institution", 12), ("col.tool", 8))
+
+
+def fit_columns(width: int) -> tuple[Column, ...]:
+    """COLUMNS widened for a terminal `width` cells wide, so names are not cut where there is space."""
+    spare = max(0, width - LINE_WIDTH)
+    extra: dict[str, int] = {}
+    for key, most in GROWS:
+        extra[key] = min(spare, most)
+        spare -= extra[key]
+    return tuple(Column(c.key, c.width + extra.get(c.key, 0), c.right) for c in COLUMNS)
 
 
 def _fit(text: str, column: Column) -> str:
@@ -73,9 +85,9 @@ def _cell(text: str, column: Column) -> Text:
     return cell + Text(" ")
 
 
-def header_text() -> Text:
+def header_text(columns: tuple[Column, ...] = COLUMNS) -> Text:
     line = Text()
-    for column in COLUMNS:
+    for column in columns:
         line += _cell(t(column.key), column)
     return line
 
@@ -132,6 +144,13 @@ class DrawdownList(ScrollView, can_focus=True):
             super().__init__()
             self.row = row
 
+    class ColumnsChanged(Message):
+        """The widths changed with the terminal: the screen redraws the header to match."""
+
+        def __init__(self, columns: tuple[Column, ...]) -> None:
+            super().__init__()
+            self.columns = columns
+
     class Selected(Message):
         def __init__(self, row: DrawdownRow) -> None:
             super().__init__()
@@ -145,7 +164,8 @@ class DrawdownList(ScrollView, can_focus=True):
         self.exact = True
         self._pages: dict[int, list[DrawdownRow]] = {}
         self._pending: set[int] = set()
-        self._strips: dict[int, Strip] = {}  # rendered rows of this generation (rows never change within one)
+        self._strips: dict[int, Strip] = {}
+        self.columns = COLUMNS  # rendered rows of this generation (rows never change within one)
 
     # -- data --------------------------------------------------------------------------------------------------
     def reset(self, total: int, exact: bool, cursor: int = 0) -> int:
@@ -155,7 +175,7 @@ class DrawdownList(ScrollView, can_focus=True):
         self._pending.clear()
         self._strips.clear()
         self.total, self.exact = total, exact
-        self.virtual_size = Size(LINE_WIDTH, total)
+        self.virtual_size = Size(self.line_width, total)
         self.set_reactive(DrawdownList.cursor, min(max(cursor, 0), max(total - 1, 0)))
         self._scroll_cursor_into_view(animate=False)
         self.refresh()
@@ -174,7 +194,7 @@ class DrawdownList(ScrollView, can_focus=True):
                 self.total, self.exact = start + len(rows), True
             else:
                 self.total = start + len(rows) + PAGE_SIZE
-            self.virtual_size = Size(LINE_WIDTH, self.total)
+            self.virtual_size = Size(self.line_width, self.total)
         if len(self._pages) > 50:  # keep memory flat on long scrolls: forget pages far from the cursor
             here = self.cursor // PAGE_SIZE
             for far in sorted(self._pages, key=lambda p: -abs(p - here))[:10]:
@@ -234,7 +254,7 @@ class DrawdownList(ScrollView, can_focus=True):
         """Built once per row and cached: scrolling repaints from the cache instead of re-measuring CJK text."""
         cells = [
             _fit(value, column)
-            for value, column in zip(row_cells(row, self.tool_names), COLUMNS, strict=True)
+            for value, column in zip(row_cells(row, self.tool_names), self.columns, strict=True)
         ]
         if row.status == "reversed":
             segments = [Segment("".join(cells), self.get_component_rich_style("drawdown-list--reversed"))]
@@ -245,7 +265,7 @@ class DrawdownList(ScrollView, can_focus=True):
             ]
         else:
             segments = [Segment("".join(cells))]
-        return Strip(segments, LINE_WIDTH)
+        return Strip(segments, self.line_width)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -294,4 +314,14 @@ class DrawdownList(ScrollView, can_focus=True):
             self._move(int(self.scroll_offset.y) + offset)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(LINE_WIDTH, self.total)
+        # Leave room for the vertical scrollbar, which appears once the row count is known.
+        columns = fit_columns(self.size.width - self.styles.scrollbar_size_vertical)
+        if columns != self.columns:
+            self.columns = columns
+            self._strips.clear()
+            self.post_message(self.ColumnsChanged(columns))
+        self.virtual_size = Size(self.line_width, self.total)
+
+    @property
+    def line_width(self) -> int:
+        return sum(c.width + 1 for c in self.columns)
