@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 TODAY = date(2023, 6, 15)
 
 
-async def settle(pilot: Pilot[object], rounds: int = 4) -> None:
+async def settle(pilot: Pilot[Any], rounds: int = 4) -> None:
     """Lets timers fire (debounces are ≤ 0.35 s), workers finish and their messages be handled."""
     for _ in range(rounds):
         await pilot.pause(0.12)
