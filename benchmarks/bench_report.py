@@ -8,8 +8,8 @@ Two measurements, each in a fresh child process so its peak RSS is its own:
          (goal ≤ 60 s; peak memory must not grow with the ledger), against a raw full scan of the drawdown table.
 
 Usage: .venv/bin/python benchmarks/bench_report.py [--work /tmp/bench-report] [--skip-big]
-The ledgers are built once under --work (the 1M one with `ledger demo --drawdowns 1000000 --year 2014 --years 10`)
-and reused; delete the directory to rebuild.
+The ledgers are built once under --work and reused (delete the directory to rebuild): the 100k one with the demo
+generator, the 1M one with demo reference data plus bulk-inserted synthetic drawdowns (build_bulk_ledger).
 """
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 STAMP = "2023-07-01T09:00:00+08:00"
 
 
-def _ledger(db: Path) -> Any:
+def _ledger(db: Path | str) -> Any:
     from ledger.facade import Ledger
 
     return Ledger(str(db), actor="bench")
 
 
-def build_tool_ledger(db: Path, rows: int = 20_000) -> None:
+def build_tool_ledger(db: Path | str, rows: int = 20_000) -> None:
     """Demo reference data, then `rows` 京创通 drawdowns in March 2023 written in bulk under one audit record."""
     from sqlalchemy import text
 
@@ -92,7 +92,68 @@ def build_demo_ledger(db: Path, drawdowns: int, year: int, years: int) -> float:
     return time.perf_counter() - started
 
 
-def child_tool(db: Path, out: Path) -> dict[str, Any]:
+def build_bulk_ledger(db: Path, total: int, first_year: int, years: int) -> float:
+    """Demo reference data and 20,000 demo drawdowns, then synthetic drawdowns up to `total`, spread evenly over
+    the years across the tools available on each day, written in bulk under one audit record (the demo generator
+    itself is far slower than this at 1M rows on a shared machine)."""
+    from sqlalchemy import text
+
+    from ledger.services.audit import begin_audit
+    from ledger.services.bulk import insert_drawdowns
+
+    started = time.perf_counter()
+    ledger = _ledger(db)
+    ledger.init()
+    ledger.load_demo(drawdowns=20_000, year=first_year + years - 1, years=years, seed=5)
+    rng = random.Random(9)
+    tools = list(ledger.catalogue)
+    with ledger.transaction() as conn:
+        if conn.dialect.name == "sqlite":
+            # A million rows into seven indexes in one transaction: with SQLite's default 2 MB page cache every
+            # insert misses on the index pages and the load crawls; give this one connection 1 GB.
+            conn.exec_driver_sql("PRAGMA cache_size = -1000000")
+        have = conn.execute(text("SELECT COUNT(*) FROM drawdown")).scalar_one()
+        banks = [int(r[0]) for r in conn.execute(text("SELECT id FROM institution"))]
+        firms = [int(r[0]) for r in conn.execute(text("SELECT id FROM enterprise"))]
+        extra = total - int(have)
+        audit = begin_audit(conn, ledger.actor, "bench", "drawdown", "", {"rows": extra})
+        start = date(first_year, 1, 1)
+        span = (date(first_year + years - 1, 12, 31) - start).days + 1
+
+        def gen():  # type: ignore[no-untyped-def]
+            for n in range(extra):
+                drawn = start + timedelta(days=n * span // extra)
+                open_tools = [t for t in tools if t.available_on(drawn)] or tools
+                tool = open_tools[n % len(open_tools)]
+                amount = rng.randrange(10_000_00, 9_000_000_00, 100)
+                yield {
+                    "tool_code": tool.code,
+                    "institution_id": rng.choice(banks),
+                    "enterprise_id": rng.choice(firms),
+                    "drawn_on": drawn,
+                    "maturity_on": drawn + timedelta(days=rng.randrange(60, 365)),
+                    "amount_fen": amount,
+                    "principal_fen": amount,
+                    "interest_fen": 0,
+                    "cb_rate_ppm": rng.choice((17_500, 20_000, 12_500)),
+                    "table_rate_ppm": None,
+                    "lend_rate_ppm": rng.randrange(22_000, 40_000, 50),
+                    "bill_no": None,
+                    "bill_range": None,
+                    "batch_ref": "",
+                    "ext_ref": f"BULK{n:07d}",
+                    "key_area": rng.random() < 0.5,
+                    "key_area_reason": "bench",
+                    "override_reason": "",
+                }
+
+        insert_drawdowns(conn, audit, gen())
+        audit.commit(conn)
+    ledger.dispose()
+    return time.perf_counter() - started
+
+
+def child_tool(db: Path | str, out: Path) -> dict[str, Any]:
     from reportlab.lib.pagesizes import A4
     from reportlab.platypus import SimpleDocTemplate, Table
     from sqlalchemy import text
@@ -136,7 +197,7 @@ def child_tool(db: Path, out: Path) -> dict[str, Any]:
     }
 
 
-def child_batch(db: Path, out: Path, month: str) -> dict[str, Any]:
+def child_batch(db: Path | str, out: Path, month: str) -> dict[str, Any]:
     from sqlalchemy import text
 
     from ledger.reports import batch
@@ -166,6 +227,22 @@ def child_batch(db: Path, out: Path, month: str) -> dict[str, Any]:
     }
 
 
+def ensure_pg_database(server_url: str, name: str) -> str:
+    """Creates (once) and fills the benchmark database on the PostgreSQL server; returns its URL."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    if not exists:
+        build_tool_ledger(url)
+    return url
+
+
 def run_child(*args: str) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, __file__, "_child", *args], capture_output=True, text=True, check=True
@@ -180,9 +257,15 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/bench-report")
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--month", default="2023-06")
+    parser.add_argument(
+        "--pg",
+        help="also measure the tool-month on this PostgreSQL server URL (a database "
+        "bench_report_tool is created there once), e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    )
     args, rest = parser.parse_known_args()
     if rest and rest[0] == "_child":
-        kind, db, out = rest[1], Path(rest[2]), Path(rest[3])
+        kind, out = rest[1], Path(rest[3])
+        db: Path | str = rest[2] if "://" in rest[2] else Path(rest[2])
         data = child_tool(db, out) if kind == "tool" else child_batch(db, out, rest[4])
         print(json.dumps(data, ensure_ascii=False))
         return
@@ -192,6 +275,9 @@ def main() -> None:
     if not tool_db.exists():
         build_tool_ledger(tool_db)
     print("tool-month:", run_child("tool", str(tool_db), str(work / "out-tool")))
+    if args.pg:
+        url = ensure_pg_database(args.pg, "bench_report_tool")
+        print("tool-month (PostgreSQL):", run_child("tool", url, str(work / "out-tool-pg")))
     ledgers = [("small", 100_000, 2023, 1)] + ([] if args.skip_big else [("big", 1_000_000, 2014, 10)])
     for name, drawdowns, year, years in ledgers:
         db = work / f"{name}.db"
