@@ -18,7 +18,7 @@ from sqlalchemy import text
 from ledger.config import config_from_dict, default_data
 from ledger.domain.errors import LedgerError
 from ledger.facade import Ledger
-from tests.factories import add_borrower, relending, setup_bank
+from tests.factories import add_borrower, bill, rediscount, relending, setup_bank
 
 PROCESSES, PER_PROCESS = 4, 25
 AMOUNT_YUAN = 1_000_000
@@ -141,3 +141,33 @@ def _approve_all(url: str, checker: str, pending: list[int], data: dict[str, Any
     finally:
         ledger.dispose()
     return done
+
+
+def _book_same_bill(url: str, worker: int, borrower: str, bill_no: str, start_at: float) -> str:
+    ledger = Ledger(url, actor=f"op{worker}", config=_config())
+    while time.time() < start_at:
+        time.sleep(0.002)
+    try:
+        return str(ledger.book(rediscount(borrower, bill_no, ext_ref=f"bill-{worker}")).id)
+    except LedgerError as exc:
+        return f"error: {exc}"
+    finally:
+        ledger.dispose()
+
+
+@pytest.mark.slow
+def test_the_same_bill_booked_at_the_same_instant_is_booked_once(db_url: str) -> None:
+    """The duplicate-bill check runs under the write lock, so two sessions cannot both see the bill as free."""
+    ledger = Ledger(db_url, actor="setup", config=_config())
+    ledger.init()
+    setup_bank(ledger)
+    borrower = add_borrower(ledger, 2, industry="A0111", size="small")
+    context = multiprocessing.get_context("spawn")
+    start_at = time.time() + 3.0
+    with context.Pool(PROCESSES) as pool:
+        results = pool.starmap(
+            _book_same_bill, [(ledger.url, w, borrower, bill(77), start_at) for w in range(PROCESSES)]
+        )
+    assert sum(not r.startswith("error") for r in results) == 1, results
+    assert all("票据已登记" in r for r in results if r.startswith("error")), results
+    assert ledger.sql("SELECT COUNT(*) FROM drawdown WHERE bill_no IS NOT NULL").rows[0][0] == 1

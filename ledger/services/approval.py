@@ -27,7 +27,7 @@ from ledger.domain.dates import parse_date
 from ledger.domain.errors import NotFound, RuleViolation, ValidationError
 from ledger.domain.money import fen_to_yuan, yuan_to_fen
 from ledger.services import booking, events
-from ledger.services.audit import append_audit, utc_now
+from ledger.services.audit import append_audit, serialise_writes, utc_now
 from ledger.services.canonical import canonical_json
 from ledger.services.drawdown_rules import BookingRequest
 from ledger.services.users import Refused
@@ -137,6 +137,7 @@ def book_or_queue(
     conn: Connection, config: Config, actor: str, request: BookingRequest
 ) -> booking.Booked | Queued:
     """Validates the request; books it at once, or queues it when its amount is above the tool's limit."""
+    serialise_writes(conn)  # before the duplicate-bill and quota checks, so concurrent bookers queue
     prepared = booking.prepare(conn, config, request)
     amount = int(prepared.values["amount_fen"])
     limit = limit_fen(config, prepared.tool.code)

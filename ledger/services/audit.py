@@ -92,6 +92,16 @@ class PendingAudit:
         return self.id
 
 
+def serialise_writes(conn: Connection) -> None:
+    """Holds the ledger's write lock until the transaction ends.
+
+    Taken before a booking's duplicate checks (bill, reference, quota), so two sessions cannot both see a bill as
+    free: on PostgreSQL the same advisory lock the audit chain uses; on SQLite BEGIN IMMEDIATE already holds it.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+
+
 def begin_audit(
     conn: Connection,
     actor: str,
@@ -101,8 +111,7 @@ def begin_audit(
     payload: dict[str, Any] | None = None,
 ) -> PendingAudit:
     """Reserves the next id of the chain. Appends are serialised (advisory lock on PostgreSQL; SQLite's writer lock)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    serialise_writes(conn)
     last = conn.execute(
         select(col(AuditLog.id), col(AuditLog.hash)).order_by(col(AuditLog.id).desc()).limit(1)
     ).first()

@@ -13,7 +13,7 @@ from ledger.config import Config
 from ledger.db.models import Drawdown, DrawdownEvent, ToolRecord
 from ledger.domain.errors import FieldProblem, NotFound, ValidationError
 from ledger.domain.money import fen_to_yuan, yuan_to_fen
-from ledger.services.audit import begin_audit
+from ledger.services.audit import begin_audit, serialise_writes
 from ledger.services.closing import ensure_open
 from ledger.services.drawdown_rules import BookingRequest, PreparedDrawdown, prepare_drawdown
 from ledger.services.reference import enterprise_facts, find_enterprise, get_institution
@@ -163,6 +163,7 @@ def check_quota(conn: Connection, prepared: PreparedDrawdown) -> None:
 
 
 def book(conn: Connection, config: Config, actor: str, request: BookingRequest) -> Booked:
+    serialise_writes(conn)
     prepared = prepare(conn, config, request)
     check_quota(conn, prepared)
     return insert_prepared(conn, actor, prepared)
