@@ -409,3 +409,21 @@ def test_cli_refuses_bad_input_with_a_message(
     assert main(["--db", db_url, "report", "verify", str(tmp_path / "missing.pdf")]) == 1
     with pytest.raises(LedgerError):
         batch.monthly_reports(ledger, "2023-03", ["NOPE"], out_dir=tmp_path)
+
+
+def test_wording_comes_from_the_template(
+    ledger: Ledger, booked: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """An English edition is a translated copy of zh.toml: no code change, the labels follow the file."""
+    from ledger.reports.template import template_dir
+
+    source = (template_dir() / "zh.toml").read_text(encoding="utf-8")
+    edited = source.replace('tool_title = "{tool_name}月度报告"', 'tool_title = "{tool_name} Monthly Report"')
+    edited = edited.replace('amount_yuan = "发放金额（元）"', 'amount_yuan = "Amount drawn (yuan)"')
+    assert edited != source
+    (tmp_path / "en.toml").write_text(edited, encoding="utf-8")
+    monkeypatch.setenv("LEDGER_TEMPLATES", str(tmp_path))
+    result = batch.monthly_reports(ledger, "2023-03", ["JMR"], tmp_path / "out", STAMP, edition="en")[0]
+    body = pdf_text(result.path)
+    assert "京民融 Monthly Report" in body
+    assert _row(body, "Amount drawn (yuan)") == ["3,800,000.75", "4,200,000.75"]
