@@ -229,7 +229,7 @@ class Ledger:
                   today: date | None = None) -> Any:
         from ledger.services.demo import load_demo
 
-        with self.transaction() as conn:
+        with self.write("reference", "demo") as conn:  # demo data creates banks and firms: an admin's write
             return load_demo(conn, self.config, self.actor, drawdowns=drawdowns, year=year, years=years, seed=seed,
                              today=today)
 
