@@ -54,6 +54,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "col.key_area": ("重点", "Key"),
     "col.status": ("状态", "Status"),
     "col.bill_no": ("票据号码", "Bill number"),
+    "col.interest": ("利息(元)", "Interest (yuan)"),
     "col.month_wan": ("本月发放", "This month"),
     "col.ytd_wan": ("本年累计", "Year to date"),
     "col.outstanding_wan": ("余额", "Outstanding"),

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Header, Input, Select, Static
 from ledger.services import queries
 from ledger.services.queries import SORTS, STATUSES, DrawdownFilter, DrawdownRow
 from ledger.tui.format import count, iso, yuan
-from ledger.tui.i18n import t
+from ledger.tui.i18n import language, t
 from ledger.tui.screens.base import LedgerScreen
 from ledger.tui.widgets.drawdown_list import PAGE_SIZE, DrawdownList, header_text
 
@@ -330,6 +330,12 @@ class DrawdownsScreen(LedgerScreen):
         ]
 
 
+def size_label(size: str) -> str:
+    from ledger.domain.enterprise import SIZES
+
+    return SIZES.get(size, size) if language() == "zh" else size
+
+
 def detail_text(d: dict[str, Any]) -> str:
     """The detail pane: who, what, how much, why it counts as key area, and every event."""
     from ledger.domain.money import ppm_to_rate
@@ -340,7 +346,7 @@ def detail_text(d: dict[str, Any]) -> str:
         f"{d['tool_name']} ({d['tool_code']})",
         f"{t('col.institution')}: {d['institution_name']} ({d['institution_code']})",
         f"{t('col.enterprise')}: {d['enterprise_name']}",
-        f"  {d['uscc']} · {d['industry_code']} · {d['size']}",
+        f"  {d['uscc']} · {d['industry_code']} · {size_label(d['size'])}",
         f"{t('col.drawn_on')}: {iso(d['drawn_on'])}",
         f"{t('col.maturity_on')}: {iso(d['current_maturity_on'])}"
         + (f" ({iso(d['maturity_on'])})" if d["current_maturity_on"] != d["maturity_on"] else ""),
@@ -356,7 +362,7 @@ def detail_text(d: dict[str, Any]) -> str:
     if d.get("lend_rate_ppm") is not None:
         lines.append(f"{t('form.lend_rate.' + d['tool_kind'])}: {ppm_to_rate(d['lend_rate_ppm'])}")
     if d.get("interest_fen"):
-        lines.append(f"利息 interest: {yuan(d['interest_fen'])}")
+        lines.append(f"{t('col.interest')}: {yuan(d['interest_fen'])}")
     if d.get("bill_no"):
         lines.append(f"{t('col.bill_no')}: {d['bill_no']} [{d['bill_range']}]")
     if d.get("repaid_fen"):

@@ -23,7 +23,7 @@ from textual.strip import Strip
 
 from ledger.services.queries import DrawdownRow
 from ledger.tui.format import iso, yuan
-from ledger.tui.i18n import t
+from ledger.tui.i18n import language, t
 
 PAGE_SIZE = 100
 
@@ -44,7 +44,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("col.institution", 14),
     Column("col.enterprise", 18),
     Column("col.amount_yuan", 16, right=True),
-    Column("col.status", 6),
+    Column("col.status", 6 if language() == "zh" else 11),  # 已冲正 / outstanding
     Column("col.maturity_on", 10),
     Column("col.key_area", 4),
     Column("col.bill_no", 30),
