@@ -381,3 +381,24 @@ async def test_palette_offers_the_screens_own_commands(ledger: Ledger) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, EventDialog) and app.screen.row.id == ids["bill"]
+
+
+@drive
+async def test_reports_generate_in_the_background_and_list_sha256(ledger: Ledger, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    await _book_three(ledger)
+    app = LedgerApp(ledger, today=TODAY, start="reports")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#rep-month", Input).value = "2023-03"
+        app.screen.query_one("#rep-dir", Input).value = str(tmp_path)
+        await pilot.press("g")
+        await settle(pilot, rounds=8)
+        assert "已生成" in _text(app, "#rep-message")
+        table = app.screen.query_one("#rep-records", DataTable)
+        listed = {str(table.get_row_at(i)[2]): str(table.get_row_at(i)[3]) for i in range(table.row_count)}
+    pdfs = sorted(tmp_path.glob("*.pdf"))
+    assert pdfs and len(listed) == len(pdfs)
+    for pdf in pdfs:  # the sha256 on screen is the file's
+        assert listed[pdf.name] == hashlib.sha256(pdf.read_bytes()).hexdigest()
