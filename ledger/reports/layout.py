@@ -251,7 +251,8 @@ def tool_story(
         styles, tpl.columns("top_borrowers"), tpl.widths("top_borrowers"), top, text_columns=(1, 2)
     )
 
-    story.append(PageBreak())
+    # The appendix starts on a page of its own, unless the month has nothing to list.
+    story.append(PageBreak() if figs.month.drawdowns else CondPageBreak(40 * mm))
     story.append(paragraph(styles, "heading", tpl.heading("appendix")))
     story.append(paragraph(styles, "note", tpl.label("appendix_note")))
     story.append(Spacer(1, 2 * mm))
