@@ -116,12 +116,12 @@ WORDS = (
 )
 # Industry code → (weight, business word); manufacturing and high-tech weigh about a third.
 INDUSTRIES: tuple[tuple[str, int, str], ...] = (
-    ("C3911", 8, "计算机制造"),
-    ("C3922", 5, "通信设备"),
-    ("C2710", 5, "医药"),
-    ("C4014", 4, "仪器仪表"),
-    ("C3425", 5, "机械制造"),
-    ("C3670", 4, "汽车零部件"),
+    ("C3911", 5, "计算机制造"),
+    ("C3922", 3, "通信设备"),
+    ("C2710", 3, "医药"),
+    ("C4014", 2, "仪器仪表"),
+    ("C3425", 3, "机械制造"),
+    ("C3670", 2, "汽车零部件"),
     ("C3825", 2, "光伏设备"),
     ("C1390", 2, "食品加工"),
     ("C2320", 1, "印刷"),
@@ -185,7 +185,7 @@ def _weighted(rng: random.Random, items: tuple[tuple[Any, int], ...] | list[tupl
 def _firm_statuses(rng: random.Random, industry: str, size: str, first_year: int) -> list[StatusEntry]:
     statuses: list[StatusEntry] = []
     techy = industry[:3] in ("C39", "C27", "C40", "I65", "I64", "M73", "M75") or industry.startswith("C38")
-    if rng.random() < (0.7 if techy else 0.15):
+    if rng.random() < (0.45 if techy else 0.06):
         name = rng.choice(SCI_TECH)
         start = date(first_year - rng.randint(0, 3), rng.randint(1, 12), rng.randint(1, 28))
         end = default_valid_to(name, start)
@@ -297,7 +297,8 @@ def _request(
         if maturity <= on:
             maturity = on + timedelta(days=30)
             issued = max(issued, add_months(maturity, -6))
-        face = Decimal(rng.randint(10, 2000) * 5000)
+        # 普惠 tools stay within the 10-million-yuan-per-borrower rule most of the time, as real books do.
+        face = Decimal(rng.randint(10, 300 if tool.inclusive_small_micro else 2000) * 5000)
         split = rng.random() < 0.3
         bill_range = f"1-{int(face * 100)}" if split else "0"
         bill_type = "1" if rng.random() < 0.8 else "2"
@@ -317,7 +318,7 @@ def _request(
         )
     months = rng.choice(tool.tenors_months) if tool.tenors_months else 12
     maturity = add_months(on, months)
-    principal = Decimal(rng.randint(20, 5000) * 10000)
+    principal = Decimal(rng.randint(10, 150 if tool.inclusive_small_micro else 5000) * 10000)
     rate = tool.rate_table.rate_on(on, tenor_for(tool, on, maturity)) or Decimal("2")
     lend = rate + Decimal(rng.randint(120, 260)) / 100
     if tool.lend_rate_cap is not None:
