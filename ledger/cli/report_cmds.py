@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from ledger.cli.common import CommandFailed, open_ledger
-from ledger.reports import batch
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,6 +39,8 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_monthly(args: argparse.Namespace) -> int:
+    from ledger.reports import batch  # reportlab loads only when a report is made (CLI start-up stays fast)
+
     ledger = open_ledger(args)
     try:
         results = batch.monthly_reports(
@@ -58,6 +59,8 @@ def run_monthly(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from ledger.reports import batch
+
     ledger = open_ledger(args)
     try:
         outcome = batch.verify(ledger, args.file)
