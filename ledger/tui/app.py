@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from ledger.facade import Ledger
 from ledger.tui.commands import LedgerCommands
+from ledger.tui.db import read_engine
 from ledger.tui.i18n import t
 
 SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
@@ -101,6 +102,7 @@ class LedgerApp(App[int]):
     def __init__(self, ledger: Ledger, today: date | None = None, start: str = "dashboard") -> None:
         super().__init__()
         self.ledger = ledger
+        self.read_engine = read_engine(ledger)
         self.today = today or date.today()
         self.start_mode = start
         self.sub_title = f"{ledger.actor} · {self.today.isoformat()}"
@@ -110,6 +112,10 @@ class LedgerApp(App[int]):
         if keymap:
             self.set_keymap(keymap)
         self.switch_mode(self.start_mode)
+
+    def on_unmount(self) -> None:
+        if self.read_engine is not self.ledger.engine:
+            self.read_engine.dispose()
 
     # -- navigation --------------------------------------------------------------------------------------------
     def action_open(self, mode: str) -> None:

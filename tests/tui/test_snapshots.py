@@ -1,15 +1,16 @@
-"""SVG snapshots of every screen on a fixed demo ledger (SQLite), at 120×40 — the smallest terminal operators use.
+"""SVG snapshots of every screen on a fixed small ledger (SQLite), at 120×40 — the smallest terminal operators use.
 
-Everything time-dependent is frozen: the app's "today" is fixed, the demo is seeded, and the audit clock is pinned
-while the database is built, so hashes and timestamps on screen are the same on every run. Update after a
-deliberate change with `pytest tests/tui/test_snapshots.py --snapshot-update` and look at the SVGs.
+The ledger is built here through the facade (not by the demo generator, whose mix may change), and everything
+time-dependent is frozen: the app's "today" is fixed and the audit clock is pinned while the database is built, so
+hashes and timestamps on screen are the same on every run. Update after a deliberate change with
+`pytest tests/tui/test_snapshots.py --snapshot-update` and look at the SVGs.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import ledger.services.audit as audit_module
 from ledger.facade import Ledger
 from ledger.tui.app import LedgerApp
 from tests.conftest import test_config as make_config
+from tests.factories import add_borrower, bill, rediscount, relending
 from tests.tui.conftest import TODAY, settle
 
 SIZE = (120, 40)
@@ -41,11 +43,94 @@ def demo_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     try:
         ledger = Ledger(str(path), actor="tester", config=make_config())
         ledger.init()
-        ledger.load_demo(drawdowns=400, year=2023, seed=11, today=TODAY)
+        build_ledger(ledger)
         ledger.dispose()
     finally:
         patch.undo()
     return path
+
+
+FIRMS = (
+    # (name, industry, size, statuses)
+    ("北京精密仪器制造有限公司", "C4014", "small", ()),
+    ("中关村智算科技有限公司", "I6510", "small", (("高新技术企业", date(2022, 3, 1)),)),
+    ("北京绿源环保设备有限公司", "C3591", "micro", (("民营企业", date(2020, 1, 1)),)),
+    ("顺义田园农业合作社", "A0111", "micro", (("涉农企业", date(2019, 1, 1)),)),
+    ("朝阳万家商贸有限公司", "F5212", "small", (("民营企业", date(2020, 1, 1)),)),
+    ("海淀文化传媒有限公司", "R8610", "small", (("文化企业", date(2021, 5, 1)),)),
+)
+BANKS = (
+    ("BOB001", "北京银行", "城市商业银行"),
+    ("ICBC01", "中国工商银行北京市分行", "国有大型商业银行"),
+    ("BRCB01", "北京农村商业银行", "农村商业银行"),
+)
+
+
+def build_ledger(ledger: Ledger) -> None:
+    """Three banks, six borrowers, 36 drawdowns over 2023-01 … 2023-06 across five tools, and one of each event."""
+    for code, name, kind in BANKS:
+        ledger.add_institution(code, name, kind)
+    codes = []
+    for n, (name, industry, size, statuses) in enumerate(FIRMS, start=1):
+        codes.append(
+            add_borrower(
+                ledger,
+                n,
+                industry=industry,
+                size=size,
+                name=name,
+                statuses=tuple((s, since, None) for s, since in statuses),
+            )
+        )
+    ids = []
+    for i in range(36):
+        month = 1 + i // 6  # every month has one drawdown of each borrower
+        day = date(2023, month, 3 + (i * 5) % 24)
+        bank = BANKS[i % 3][0]
+        amount = f"{(i % 7 + 1) * 250_000 + i * 1_000}.00"
+        firm = i % 6
+        if firm in (0, 2):  # manufacturing: 京制通 bills
+            request = rediscount(
+                codes[firm],
+                bill(100 + i, issued_on=day - timedelta(days=10)),
+                tool="京制通",
+                institution_code=bank,
+                drawn_on=day.isoformat(),
+                maturity_on=(day + timedelta(days=150)).isoformat(),
+                amount=amount,
+            )
+        elif firm == 1:  # sci-tech: 60% of the loan principal
+            request = relending(
+                codes[firm],
+                tool="科技创新再贷款",
+                institution_code=bank,
+                drawn_on=day.isoformat(),
+                maturity_on=day.replace(year=2024).isoformat(),
+                amount=None,
+                principal=amount,
+            )
+        elif firm == 3:
+            request = rediscount(
+                codes[firm],
+                bill(200 + i, issued_on=day - timedelta(days=5)),
+                institution_code=bank,
+                drawn_on=day.isoformat(),
+                maturity_on=(day + timedelta(days=40)).isoformat(),
+                amount=amount,
+            )
+        else:
+            request = relending(
+                codes[firm],
+                institution_code=bank,
+                drawn_on=day.isoformat(),
+                maturity_on=day.replace(year=2024).isoformat(),
+                amount=amount,
+                ext_ref=f"R{i:03d}",
+            )
+        ids.append(ledger.book(request).id)  # type: ignore[union-attr]
+    ledger.reverse(ids[4], "录入错误", on=date(2023, 6, 1))
+    ledger.repay(ids[5], "2023-06-10", "100000.00", "提前部分收回")
+    ledger.rollover(ids[1], "2024-12-01", "企业申请展期")
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ class AuditLogScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="audit-page", exit_on_error=False)
     def load(self, offset: int) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 rows, total = queries.audit_page(conn, offset, PAGE)
         except Exception as exc:
             self.report_error(exc)

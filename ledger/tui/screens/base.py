@@ -3,10 +3,12 @@ thread with errors shown as notifications instead of tracebacks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sqlalchemy import Connection
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
@@ -30,6 +32,14 @@ class LedgerMixin:
     def today(self) -> date:
         ledger_app: LedgerApp = self.app
         return ledger_app.today
+
+    @contextmanager
+    def reader(self) -> Iterator[Connection]:
+        """A connection for the screens' own read-only queries, from the app's read pool (ledger/tui/db.py):
+        readers neither queue behind each other nor hold a write lock another operator's booking would wait on."""
+        ledger_app: LedgerApp = self.app
+        with ledger_app.read_engine.connect() as conn:
+            yield conn
 
     def report_error(self, exc: BaseException) -> None:
         """Called from a worker thread: shows the problem as a notification on the UI thread."""

@@ -41,7 +41,7 @@ class ToolLine:
     code: str
     name: str
     figures: ToolFigures | None
-    outstanding_fen: int
+    outstanding_fen: int | None  # None: still being computed (a pass over the whole ledger)
     quota_fen: int | None
 
 
@@ -127,25 +127,30 @@ class DashboardScreen(LedgerScreen):
     # -- workers -----------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="dash-figures", exit_on_error=False)
     def load_figures(self) -> None:
+        """Drawn this month / year first (one indexed pass over the year), then the outstanding balances, which
+        need every live drawdown: the operator sees the year's figures while the balances are still coming."""
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 figures = queries.tool_figures(conn, self.today)
+            self.post_message(FiguresLoaded(self._lines(figures, None)))
             outstanding = {o.tool_code: o.amount_fen for o in self.ledger.outstanding(self.today)}
         except Exception as exc:
             self.report_error(exc)
             return
+        self.post_message(FiguresLoaded(self._lines(figures, outstanding)))
+
+    def _lines(self, figures: dict[str, ToolFigures], outstanding: dict[str, int] | None) -> list[ToolLine]:
         lines = []
         for tool in self.ledger.catalogue:
             quota = yuan_to_fen(tool.annual_quota_yuan) if tool.annual_quota_yuan is not None else None
-            lines.append(
-                ToolLine(tool.code, tool.name, figures.get(tool.code), outstanding.get(tool.code, 0), quota)
-            )
-        self.post_message(FiguresLoaded(lines))
+            balance = None if outstanding is None else outstanding.get(tool.code, 0)
+            lines.append(ToolLine(tool.code, tool.name, figures.get(tool.code), balance, quota))
+        return lines
 
     @work(thread=True, exclusive=True, group="dash-maturing", exit_on_error=False)
     def load_maturing(self) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 rows, total = queries.maturing_soon(conn, self.today, days=30, limit=50)
         except Exception as exc:
             self.report_error(exc)
@@ -194,16 +199,22 @@ class DashboardScreen(LedgerScreen):
         table = self.query_one("#dash-tools", DataTable)
         table.clear()
         month = ytd = outstanding = 0
+        pending = any(line.outstanding_fen is None for line in message.lines)
         for line in message.lines:
             f = line.figures
             month += f.month_fen if f else 0
             ytd += f.ytd_fen if f else 0
-            outstanding += line.outstanding_fen
+            outstanding += line.outstanding_fen or 0
+            balance = (
+                "…"
+                if line.outstanding_fen is None
+                else (wan(line.outstanding_fen) if line.outstanding_fen else "—")
+            )
             table.add_row(
                 line.name,
                 _right(wan(f.month_fen) if f else "—"),
                 _right(wan(f.ytd_fen) if f else "—"),
-                _right(wan(line.outstanding_fen) if line.outstanding_fen else "—"),
+                _right(balance),
                 quota_bar(f.ytd_fen if f else 0, line.quota_fen),
                 key=line.code,
             )
@@ -211,7 +222,7 @@ class DashboardScreen(LedgerScreen):
             f"[b]{t('dash.total')}[/b]",
             _right(wan(month)),
             _right(wan(ytd)),
-            _right(wan(outstanding)),
+            _right("…" if pending else wan(outstanding)),
             "",
             key="__total__",
         )

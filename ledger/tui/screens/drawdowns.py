@@ -205,7 +205,7 @@ class DrawdownsScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="dd-list", exit_on_error=False)
     def load_list(self, flt: DrawdownFilter, cursor: int) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 total, exact = queries.count_drawdowns(conn, flt, self.today)
                 page = min(cursor, max(total - 1, 0)) // PAGE_SIZE
                 rows = queries.drawdown_page(conn, flt, self.today, page * PAGE_SIZE, PAGE_SIZE)
@@ -236,7 +236,7 @@ class DrawdownsScreen(LedgerScreen):
     @work(thread=True, group="dd-pages", exit_on_error=False)
     def load_page(self, flt: DrawdownFilter, generation: int, page: int) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 rows = queries.drawdown_page(conn, flt, self.today, page * PAGE_SIZE, PAGE_SIZE)
         except Exception as exc:
             self.report_error(exc)
@@ -265,7 +265,7 @@ class DrawdownsScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="dd-inst", exit_on_error=False)
     def load_institutions(self) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 banks = queries.institutions(conn)
         except Exception as exc:
             self.report_error(exc)
@@ -292,7 +292,7 @@ class DrawdownsScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="dd-detail", exit_on_error=False)
     def load_detail(self, drawdown_id: int) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 detail = queries.drawdown_detail(conn, drawdown_id, self.today)
         except Exception as exc:
             self.report_error(exc)

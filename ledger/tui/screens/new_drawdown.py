@@ -158,7 +158,7 @@ class NewDrawdownScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="form-inst", exit_on_error=False)
     def load_institutions(self) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 banks = queries.institutions(conn)
         except Exception as exc:
             self.report_error(exc)
@@ -329,7 +329,7 @@ class NewDrawdownScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="form-suggest", exit_on_error=False)
     def suggest(self, text: str) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 rows = queries.search_enterprises(conn, text, limit=8)
         except Exception as exc:
             self.report_error(exc)

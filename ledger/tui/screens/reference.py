@@ -91,7 +91,7 @@ class ReferenceScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="ref-search", exit_on_error=False)
     def search(self, text: str) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 rows = queries.search_enterprises(conn, text, limit=200)
         except Exception as exc:
             self.report_error(exc)
@@ -101,7 +101,7 @@ class ReferenceScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="ref-banks", exit_on_error=False)
     def load_banks(self) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 rows = queries.institutions(conn)
         except Exception as exc:
             self.report_error(exc)
@@ -135,7 +135,7 @@ class ReferenceScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="ref-detail", exit_on_error=False)
     def load_detail(self, row: EnterpriseRow) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 statuses = queries.enterprise_statuses(conn, row.id)
                 totals = queries.enterprise_totals(conn, row.id)
         except Exception as exc:

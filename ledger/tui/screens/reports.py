@@ -76,7 +76,7 @@ class ReportsScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="rep-records", exit_on_error=False)
     def load_records(self) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 rows = queries.report_records(conn)
         except Exception as exc:
             self.report_error(exc)

@@ -77,7 +77,7 @@ class SqlConsoleScreen(LedgerScreen):
     @work(thread=True, exclusive=True, group="sql-views", exit_on_error=False)
     def load_views(self) -> None:
         try:
-            with self.ledger.connect() as conn:
+            with self.reader() as conn:
                 views = queries.documented_views(conn)
         except Exception as exc:
             self.report_error(exc)
