@@ -427,3 +427,14 @@ def test_wording_comes_from_the_template(
     body = pdf_text(result.path)
     assert "京民融 Monthly Report" in body
     assert _row(body, "Amount drawn (yuan)") == ["3,800,000.75", "4,200,000.75"]
+
+
+def test_trend_chart_and_maturities_follow_the_ledger(ledger: Ledger, booked: dict[str, int], tmp_path: Path):
+    results = batch.monthly_reports(ledger, "2023-03", out_dir=tmp_path, generated_at=STAMP)
+    tool_lines = pdf_text(results[0].path).splitlines()
+    # Bar labels of the 12-month chart: February 400,000.00 yuan, March 3,800,000.75 yuan, nothing before.
+    assert "40.00" in tool_lines and "2022年4月" in tool_lines and "每月发放金额（万元）" in tool_lines
+    summary = pdf_text(results[1].path).splitlines()
+    at = summary.index("京民融", summary.index("四、到期分布（按月末余额）"))
+    # Next month: d2 (2,500,000.50); nothing in May or June; month-end balance 4,000,000.75.
+    assert summary[at + 1 : at + 6] == ["250.00", "1", "0.00", "0.00", "400.00"]

@@ -115,10 +115,13 @@ def tool_report(
     *,
     balance: tuple[int, int] | None = None,
     maturing: fig.Maturing | None = None,
+    trend: list[tuple[str, int, int]] | None = None,
 ) -> tuple[Path, bytes, str, int]:
     """Renders one tool's report; returns (path, pdf bytes, data fingerprint, pages). Registration is the caller's."""
     font = register_font()
-    figures = fig.tool_figures(conn, ledger.config, tool.code, period, balance=balance, maturing=maturing)
+    figures = fig.tool_figures(
+        conn, ledger.config, tool.code, period, balance=balance, maturing=maturing, trend=trend
+    )
     fingerprint = fig.Fingerprint()
     fingerprint.add(figures)
     story = layout.tool_story(
@@ -138,11 +141,12 @@ def summary_report(
     out_dir: Path,
     generated_at: str,
     lines: Sequence[fig.ToolLine],
+    trends: dict[str, list[tuple[str, int, int]]] | None = None,
 ) -> tuple[Path, bytes, str, int]:
     font = register_font()
     tools = list(ledger.catalogue)
     share = fig.share_result(conn, ledger.config, period)
-    trend = fig.overall_trend(conn, period)
+    trend = fig.combined_trend(period, fig.trends(conn, period) if trends is None else trends)
     fingerprint = fig.Fingerprint()
     for item in (period.key, list(lines), share, trend):
         fingerprint.add(item)
@@ -178,6 +182,7 @@ def monthly_reports(
     with _snapshot(ledger) as conn:
         codes = [t.code for t in ledger.catalogue]
         lines = fig.summary_lines(conn, period, codes)
+        trends = fig.trends(conn, period)
         by_code = {line.tool_code: line for line in lines}
         if chosen is None:
             chosen = [
@@ -198,12 +203,15 @@ def monthly_reports(
                 stamp,
                 balance=(line.outstanding_fen, line.outstanding_drawdowns),
                 maturing=line.maturing[0],
+                trend=trends.get(tool.code) or fig.empty_trend(period),
             )
             results.append(
                 _register(ledger, period, tool.code, path, data, fingerprint, stamp, pages, started)
             )
         started = time.perf_counter()
-        path, data, fingerprint, pages = summary_report(ledger, conn, tpl, period, directory, stamp, lines)
+        path, data, fingerprint, pages = summary_report(
+            ledger, conn, tpl, period, directory, stamp, lines, trends
+        )
         results.append(_register(ledger, period, None, path, data, fingerprint, stamp, pages, started))
     return results
 

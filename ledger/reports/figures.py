@@ -27,7 +27,7 @@ from ledger.domain.enterprise import SCI_TECH_STATUSES, SIZES
 from ledger.domain.errors import ValidationError
 from ledger.domain.industry import section_name
 from ledger.domain.money import PPM_PER_PERCENT, round_half_up
-from ledger.services.balances import EVENTS_AS_OF, outstanding_sql
+from ledger.services.balances import EVENTS_AS_OF
 from ledger.services.canonical import canonical_json
 
 NOT_REVERSED = (
@@ -182,34 +182,32 @@ class ToolLine:
 
 
 # -- the all-tool figures the batch computes once ------------------------------------------------------------------
-def balances_at(conn: Connection, as_of: date) -> dict[str, tuple[int, int]]:
-    """Outstanding (fen, drawdowns) per tool at the end of `as_of` (ledger.services.balances, one pass)."""
-    rows = conn.execute(text(outstanding_sql()), {"as_of": as_of}).all()
-    return {str(r[0]): (int(r[2] or 0), int(r[1])) for r in rows}
-
-
-def maturities_after(conn: Connection, period: Period, months: int = 3) -> dict[str, list[Maturing]]:
-    """Per tool: the month-end balance falling due in each of the next `months` months (rollovers applied)."""
-    cols = []
+def month_end_positions(
+    conn: Connection, period: Period, months: int = 3, tool_code: str | None = None
+) -> dict[str, tuple[int, int, list[Maturing]]]:
+    """Per tool, in one pass: the balance at month end (fen, drawdowns) and the part of it falling due in each of
+    the next `months` months (rollovers and repayments up to month end applied)."""
+    cols = ["COUNT(*)", "SUM(d.amount_fen - COALESCE(ev.repaid_fen, 0))"]
     params: dict[str, Any] = {"as_of": period.last}
     for k in range(1, months + 1):
         p = period.shifted(k)
         params[f"s{k}"], params[f"e{k}"] = p.first, p.last
-        due = f"COALESCE(ev.rolled_to, d.maturity_on) BETWEEN :s{k} AND :e{k}"
-        cols.append(f"SUM(CASE WHEN {due} THEN 1 ELSE 0 END) AS n{k}")
-        cols.append(f"SUM(CASE WHEN {due} THEN d.amount_fen - COALESCE(ev.repaid_fen, 0) ELSE 0 END) AS f{k}")
-    # The same conditions as ledger.services.balances.outstanding_sql: outstanding at month end, then split by
-    # the (rolled-over) maturity date.
+        falls_due = f"COALESCE(ev.rolled_to, d.maturity_on) BETWEEN :s{k} AND :e{k}"
+        cols.append(f"SUM(CASE WHEN {falls_due} THEN 1 ELSE 0 END)")
+        cols.append(f"SUM(CASE WHEN {falls_due} THEN d.amount_fen - COALESCE(ev.repaid_fen, 0) ELSE 0 END)")
+    where = ""
+    if tool_code is not None:
+        where, params["t"] = "AND d.tool_code = :t ", tool_code
+    # The same conditions as ledger.services.balances.outstanding_sql (one definition of "outstanding").
     sql = (
         f"SELECT d.tool_code, {', '.join(cols)} FROM drawdown d LEFT JOIN ({EVENTS_AS_OF}) ev ON ev.drawdown_id = d.id "
         "WHERE d.drawn_on <= :as_of AND COALESCE(ev.rolled_to, d.maturity_on) > :as_of "
-        "AND COALESCE(ev.reversed, 0) = 0 AND d.amount_fen > COALESCE(ev.repaid_fen, 0) GROUP BY d.tool_code"
+        f"AND COALESCE(ev.reversed, 0) = 0 AND d.amount_fen > COALESCE(ev.repaid_fen, 0) {where}GROUP BY d.tool_code"
     )
-    out: dict[str, list[Maturing]] = {}
+    out: dict[str, tuple[int, int, list[Maturing]]] = {}
     for row in conn.execute(text(sql), params):
-        out[str(row[0])] = [
-            Maturing(int(row[2 * k - 1] or 0), int(row[2 * k] or 0)) for k in range(1, months + 1)
-        ]
+        due = [Maturing(int(row[2 * k + 1] or 0), int(row[2 * k + 2] or 0)) for k in range(1, months + 1)]
+        out[str(row[0])] = (int(row[2] or 0), int(row[1]), due)
     return out
 
 
@@ -236,24 +234,19 @@ def ytd_by_tool(conn: Connection, period: Period) -> dict[str, Totals]:
     return {str(r[0]): Totals(int(r[1] or 0), int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows}
 
 
+def trends(conn: Connection, period: Period) -> dict[str, list[tuple[str, int, int]]]:
+    """Every tool's 12-month trend in one grouped pass (the batch hands each tool its own)."""
+    return _trend_rows(conn, period, None)
+
+
 def summary_lines(conn: Connection, period: Period, codes: Sequence[str]) -> list[ToolLine]:
     month = tools_with_activity(conn, period)
     ytd = ytd_by_tool(conn, period)
-    balances = balances_at(conn, period.last)
-    maturing = maturities_after(conn, period)
+    positions = month_end_positions(conn, period)
     lines = []
     for code in codes:
-        fen, n = balances.get(code, (0, 0))
-        lines.append(
-            ToolLine(
-                code,
-                month.get(code, Totals()),
-                ytd.get(code, Totals()),
-                fen,
-                n,
-                maturing.get(code, [Maturing(), Maturing(), Maturing()]),
-            )
-        )
+        fen, n, due = positions.get(code, (0, 0, [Maturing(), Maturing(), Maturing()]))
+        lines.append(ToolLine(code, month.get(code, Totals()), ytd.get(code, Totals()), fen, n, due))
     return lines
 
 
@@ -353,8 +346,9 @@ def _status_breakdown(conn: Connection, code: str, period: Period) -> list[Break
     return rows
 
 
-def _trend(conn: Connection, code: str | None, period: Period) -> list[tuple[str, int, int]]:
-    """Drawn fen and count per month for the 12 months ending with `period`, as conditional sums (no dialect SQL)."""
+def _trend_rows(conn: Connection, period: Period, code: str | None) -> dict[str, list[tuple[str, int, int]]]:
+    """Drawn fen and count per month for the 12 months ending with `period`, per tool, as conditional sums (no
+    dialect-specific date function)."""
     months = period.trend()
     params: dict[str, Any] = {"a": months[0].first, "b": period.last}
     cols = []
@@ -366,8 +360,27 @@ def _trend(conn: Connection, code: str | None, period: Period) -> list[tuple[str
     if code is not None:
         where += " AND d.tool_code = :t"
         params["t"] = code
-    row = conn.execute(text(f"SELECT {', '.join(cols)} FROM drawdown d WHERE {where}"), params).one()
-    return [(p.key, int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i, p in enumerate(months)]
+    sql = f"SELECT d.tool_code, {', '.join(cols)} FROM drawdown d WHERE {where} GROUP BY d.tool_code"
+    return {
+        str(row[0]): [
+            (p.key, int(row[2 * i + 1] or 0), int(row[2 * i + 2] or 0)) for i, p in enumerate(months)
+        ]
+        for row in conn.execute(text(sql), params)
+    }
+
+
+def empty_trend(period: Period) -> list[tuple[str, int, int]]:
+    return [(p.key, 0, 0) for p in period.trend()]
+
+
+def combined_trend(
+    period: Period, by_tool: dict[str, list[tuple[str, int, int]]]
+) -> list[tuple[str, int, int]]:
+    """All tools' months added up (integer fen)."""
+    total = empty_trend(period)
+    for rows in by_tool.values():
+        total = [(k, f + rf, n + rn) for (k, f, n), (_rk, rf, rn) in zip(total, rows, strict=True)]
+    return total
 
 
 def _top_borrowers(conn: Connection, code: str, period: Period, limit: int = 10) -> list[BorrowerRow]:
@@ -390,12 +403,14 @@ def tool_figures(
     *,
     balance: tuple[int, int] | None = None,
     maturing: Maturing | None = None,
+    trend: list[tuple[str, int, int]] | None = None,
 ) -> ToolFigures:
-    """One tool's month; `balance` and `maturing` come from the batch's all-tool queries when it has them."""
-    if balance is None:
-        balance = balances_at(conn, period.last).get(code, (0, 0))
-    if maturing is None:
-        maturing = maturities_after(conn, period, 1).get(code, [Maturing()])[0]
+    """One tool's month; balance, maturing and trend come from the batch's all-tool queries when it has them."""
+    if balance is None or maturing is None:
+        fen, n, due = month_end_positions(conn, period, 1, code).get(code, (0, 0, [Maturing()]))
+        balance, maturing = (fen, n), due[0]
+    if trend is None:
+        trend = _trend_rows(conn, period, code).get(code) or empty_trend(period)
     cb_m, cb_y = _rates(conn, code, period, "cb_rate_ppm", "amount_fen")
     # The end borrower's rate applies to the loan principal or bill face, so that is its weight.
     lend_m, lend_y = _rates(conn, code, period, "lend_rate_ppm", "principal_fen")
@@ -422,7 +437,7 @@ def tool_figures(
             _breakdown(conn, code, period, "e.size", "e.size", joins_ent), lambda k: SIZES.get(k, k)
         ),
         by_status=_status_breakdown(conn, code, period),
-        trend=_trend(conn, code, period),
+        trend=trend,
         top_borrowers=_top_borrowers(conn, code, period),
         share=share_result(conn, config, period, tool_code=code),
     )
@@ -433,10 +448,6 @@ def share_result(conn: Connection, config: Config, period: Period, tool_code: st
     from ledger.rules.share import compute_share
 
     return compute_share(conn, config, period.year, period.last, tool_code=tool_code)
-
-
-def overall_trend(conn: Connection, period: Period) -> list[tuple[str, int, int]]:
-    return _trend(conn, None, period)
 
 
 # -- the appendix, streamed ----------------------------------------------------------------------------------------
