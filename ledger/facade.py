@@ -66,7 +66,14 @@ class Ledger:
         return self._ro_engine
 
     @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only connection: on SQLite a deferred snapshot that never takes the write lock."""
+        with self.read_only_engine.connect() as conn:
+            yield conn
+
+    @contextmanager
     def connect(self) -> Iterator[Connection]:
+        """A connection that may write inside an explicit `conn.begin()` (the importer's one transaction)."""
         with self.engine.connect() as conn:
             yield conn
 
@@ -128,7 +135,7 @@ class Ledger:
     # -- drawdowns ---------------------------------------------------------------------------------------------
     def preview(self, request: BookingRequest) -> PreparedDrawdown:
         """Runs every booking rule without writing: the TUI form validates and previews with this."""
-        with self.connect() as conn:
+        with self.read() as conn:
             return booking.prepare(conn, self.config, request)
 
     def book(self, request: BookingRequest) -> booking.Booked | approval.Queued:
@@ -150,7 +157,7 @@ class Ledger:
             return events.rollover(conn, self.config, self.actor, drawdown_id, to, reason)
 
     def state(self, drawdown_id: int) -> events.DrawdownState:
-        with self.connect() as conn:
+        with self.read() as conn:
             return events.drawdown_state(conn, drawdown_id)
 
     def close_month(self, month: str) -> None:
@@ -158,17 +165,17 @@ class Ledger:
             closing.close_month(conn, self.actor, month)
 
     def closed_months(self) -> set[str]:
-        with self.connect() as conn:
+        with self.read() as conn:
             return closing.closed_months(conn)
 
     def outstanding(self, as_of: date, tool: str | None = None) -> list[balances.Outstanding]:
         code = self.tool(tool).code if tool else None
-        with self.connect() as conn:
+        with self.read() as conn:
             return balances.outstanding(conn, as_of, code)
 
     # -- four eyes, users, backup (services/approval.py, users.py, backup.py) -------------------------------------
     def pending(self, status: str | None = "pending") -> list[approval.PendingItem]:
-        with self.connect() as conn:
+        with self.read() as conn:
             return approval.list_pending(conn, status)
 
     def approve(self, pending_id: int) -> tuple[approval.PendingItem, int]:
@@ -194,7 +201,7 @@ class Ledger:
             pass
 
     def list_users(self) -> list[users.User]:
-        with self.connect() as conn:
+        with self.read() as conn:
             return users.list_users(conn)
 
     def add_user(self, name: str, role: str) -> users.User:
@@ -218,7 +225,7 @@ class Ledger:
 
     # -- audit -------------------------------------------------------------------------------------------------
     def verify_audit(self) -> audit.VerifyResult:
-        with self.connect() as conn:
+        with self.read() as conn:
             return audit.verify(conn)
 
     def sql(self, query: str, limit: int | None = 500) -> sqlconsole.QueryResult:
@@ -240,7 +247,7 @@ class Ledger:
     ) -> share_rules.ShareResult:
         """The key-area share of `year` up to `as_of` (default the year's end); `tool` is a code or Chinese name."""
         code = self.tool(tool).code if tool else None
-        with self.connect() as conn:
+        with self.read() as conn:
             return share_rules.compute_share(
                 conn, self.config, year, as_of, kind=kind, tool_code=code, institution_code=institution
             )
@@ -252,7 +259,7 @@ class Ledger:
         """(before, after) for the drawdown's year as if `request` were booked; raises ValidationError as book
         would. The TUI form shows this beside the preview."""
         code = self.tool(tool).code if tool else None
-        with self.connect() as conn:
+        with self.read() as conn:
             prepared = booking.prepare(conn, self.config, request)
             return share_rules.preview_share(
                 conn, self.config, prepared, as_of, kind=kind, tool_code=code, institution_code=institution
@@ -265,7 +272,7 @@ class Ledger:
     ) -> list[dict[str, Any]]:
         """The drawdowns behind a share figure, a page at a time, each with why it counted or did not."""
         code = self.tool(tool).code if tool else None
-        with self.connect() as conn:
+        with self.read() as conn:
             return share_rules.drilldown(
                 conn, year, as_of, key_area=key_area, tool_code=code, institution_code=institution, month=month,
                 kind=kind, include_reversed=include_reversed, limit=limit, offset=offset,
@@ -273,5 +280,5 @@ class Ledger:
 
     def checks(self, year: int, as_of: date | None = None) -> list[rule_checks.Finding]:
         """Every programme check over the year (share, quotas, terms, rates, eligibility, 普惠 limit)."""
-        with self.connect() as conn:
+        with self.read() as conn:
             return rule_checks.run_checks(conn, self.config, year, as_of)
