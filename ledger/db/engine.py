@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
@@ -113,3 +113,14 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def schema_ready(engine: Engine) -> bool:
     return "drawdown" in inspect(engine).get_table_names()
+
+
+def streamed(
+    conn: Connection, batch: int, statement: Executable, params: dict[str, Any] | None = None
+) -> CursorResult:  # type: ignore[type-arg]
+    """Runs one statement with a server-side cursor, `batch` rows at a time.
+
+    The options go on the statement, not the connection: `Connection.execution_options` changes the connection
+    itself, and psycopg refuses the next executemany on a server-side cursor.
+    """
+    return conn.execute(statement.execution_options(stream_results=True, yield_per=batch), params)

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, text
 
 from ledger.config import Config
+from ledger.db.engine import streamed
 from ledger.domain.dates import add_months, month_bounds, parse_month
 from ledger.domain.enterprise import SCI_TECH_STATUSES, SIZES
 from ledger.domain.errors import ValidationError
@@ -472,7 +473,9 @@ def _iso(value: Any) -> str:
 
 def stream_month(conn: Connection, code: str, period: Period, batch: int = 2000) -> Iterator[AppendixRow]:
     """Every drawdown of the tool's month in (drawn_on, id) order, fetched `batch` rows at a time."""
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+    result = streamed(
+        conn,
+        batch,
         text(
             "SELECT d.id, d.drawn_on, d.maturity_on, i.code, e.name, d.amount_fen, d.principal_fen, d.cb_rate_ppm, "
             "d.lend_rate_ppm, d.key_area FROM drawdown d JOIN institution i ON i.id = d.institution_id "

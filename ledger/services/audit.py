@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, func, insert, select, text
 from sqlmodel import col
 
+from ledger.db.engine import streamed
 from ledger.db.models import AuditLog, Enterprise, Institution
 from ledger.services.canonical import LEDGER_COLUMNS, RowsDigest, canonical_json, normalise
 
@@ -179,8 +180,8 @@ _TABLE_ORDER = tuple(LEDGER_COLUMNS)
 def _stream(conn: Connection, table: str) -> Iterator[tuple[int, int, list[Any]]]:
     cols = ", ".join(LEDGER_COLUMNS[table])
     key = "id" if table != "month_close" else "month"
-    result = conn.execution_options(stream_results=True, yield_per=5000).execute(
-        text(f"SELECT audit_id, {key}, {cols} FROM {table} ORDER BY audit_id, {key}")
+    result = streamed(
+        conn, 5000, text(f"SELECT audit_id, {key}, {cols} FROM {table} ORDER BY audit_id, {key}")
     )
     for row in result:
         values = list(row[2:])
@@ -196,9 +197,7 @@ def verify(conn: Connection) -> VerifyResult:
     heads: dict[str, tuple[int, int, list[Any]] | None] = {t: next(streams[t], None) for t in _TABLE_ORDER}
     latest_reference: dict[tuple[str, str], str] = {}
     prev_hash, expected_id, records, rows = GENESIS, 1, 0, 0
-    audit_rows = conn.execution_options(stream_results=True, yield_per=5000).execute(
-        select(AuditLog).order_by(col(AuditLog.id))
-    )
+    audit_rows = streamed(conn, 5000, select(AuditLog).order_by(col(AuditLog.id)))
     for rec in audit_rows.mappings():
         fields = dict(rec)
         if fields["id"] != expected_id:
@@ -264,7 +263,7 @@ def _verify_reference(conn: Connection, latest: dict[tuple[str, str], str]) -> s
         audited = sum(1 for (e, _k) in latest if e == entity)
         if count != audited:
             return f"{entity}: {count} rows but {audited} audited ({entity} rows added or removed outside the ledger)"
-        for row in conn.execution_options(stream_results=True, yield_per=5000).execute(select(model)):
+        for row in streamed(conn, 5000, select(model)):
             payload = latest.get((entity, getattr(row, key)))
             if payload is None or canonical_json(reference_payload(entity, row)) != canonical_json(
                 _loads(payload)

@@ -9,7 +9,7 @@ The mix is tuned so a year's key-area share lands near, and not always above, 50
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,6 +19,7 @@ from sqlalchemy import Connection, insert, select
 from sqlmodel import col
 
 from ledger.config import Config
+from ledger.db.engine import streamed
 from ledger.db.models import Drawdown, Enterprise, Institution
 from ledger.domain.bills import make_bill_number
 from ledger.domain.dates import add_months
@@ -280,7 +281,8 @@ def _candidate_tools(config: Config, facts: EnterpriseFacts) -> tuple[Tool, ...]
     does on the drawdown date is left to the booking rules, which refuse a lapsed status as they would a clerk's."""
     names = {s.status for s in facts.statuses}
     return tuple(
-        t for t in config.catalogue
+        t
+        for t in config.catalogue
         if t.eligibility.open
         or names & set(t.eligibility.statuses)
         or facts.industry_code.startswith(t.eligibility.industry_prefixes)
@@ -373,7 +375,7 @@ def _drawdowns(
 
 
 def _history(
-    rng: random.Random, config: Config, rows: list[tuple[int, str, date, date, int]], today: date
+    rng: random.Random, config: Config, rows: Iterable[tuple[int, str, date, date, int]], today: date
 ) -> Iterator[dict[str, Any]]:
     """Some reversals (1%), early repayments (4%) and rollovers of special relending (3%), all valid."""
     for drawdown_id, tool_code, drawn_on, maturity_on, amount_fen in rows:
@@ -443,9 +445,12 @@ def load_demo(
     first_id = conn.execute(select(col(Drawdown.id)).order_by(col(Drawdown.id).desc()).limit(1)).scalar() or 0
     insert_drawdowns(conn, audit, _drawdowns(rng, config, banks, firms, drawdowns, first, last, stats))
     audit.commit(conn)
-    rows = [
+    # Streamed, so memory stays flat however many drawdowns were generated.
+    rows = (
         (cast(int, r[0]), str(r[1]), _as_date(r[2]), _as_date(r[3]), int(r[4]))
-        for r in conn.execute(
+        for r in streamed(
+            conn,
+            5000,
             select(
                 col(Drawdown.id),
                 col(Drawdown.tool_code),
@@ -454,9 +459,9 @@ def load_demo(
                 col(Drawdown.amount_fen),
             )
             .where(col(Drawdown.id) > first_id, col(Drawdown.audit_id) == audit.id)
-            .order_by(col(Drawdown.id))
+            .order_by(col(Drawdown.id)),
         )
-    ]
+    )
     history = begin_audit(conn, actor, "demo_events", "drawdown_event", "", {"seed": seed})
     events = insert_events(conn, history, _history(rng, config, rows, today))
     history.commit(conn)

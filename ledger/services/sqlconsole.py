@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from ledger.db.engine import streamed
 from ledger.domain.errors import LedgerError
 
 _WRITE = re.compile(
@@ -81,7 +82,7 @@ def stream_query(engine: Engine, sql: str):  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-        result = conn.execution_options(stream_results=True, yield_per=2000).execute(text(statement))
+        result = streamed(conn, 2000, text(statement))
         yield list(result.keys())
         for row in result:
             yield tuple(row)
