@@ -136,7 +136,8 @@ class Drawdown(SQLModel, table=True):
         Index("ix_drawdown_bill", "bill_no", "bill_range"),
         Index("ix_drawdown_ref", "institution_id", "ext_ref"),
         Index("ix_drawdown_enterprise", "enterprise_id", "drawn_on"),
-        Index("ix_drawdown_maturity", "maturity_on"),
+        # Covers balances as of a date: what has not yet matured, with what is needed to sum it by tool.
+        Index("ix_drawdown_maturity_cover", "maturity_on", "drawn_on", "tool_code", "amount_fen", "id"),
         Index("ix_drawdown_tool_day", "tool_code", "drawn_on"),
         Index("ix_drawdown_audit", "audit_id"),
     )

@@ -36,16 +36,25 @@ FROM drawdown_event GROUP BY drawdown_id
 
 
 def outstanding_sql(where: str = "") -> str:
-    """SQL for balances by tool as of :as_of; `where` adds conditions on d (drawdown)."""
+    """SQL for balances by tool as of :as_of; `where` adds conditions on d (drawdown).
+
+    Two branches: drawdowns not yet at their booked maturity (an index-only range scan of
+    ix_drawdown_maturity_cover) and those past it that a rollover keeps alive (found from the event table).
+    Repayments and reversals then come off through the per-drawdown event aggregate.
+    """
     return f"""
-SELECT d.tool_code, COUNT(*) AS n, SUM(d.amount_fen - COALESCE(ev.repaid_fen, 0)) AS fen
-FROM drawdown d LEFT JOIN ({EVENTS_AS_OF}) ev ON ev.drawdown_id = d.id
-WHERE d.drawn_on <= :as_of
-  AND COALESCE(ev.rolled_to, d.maturity_on) > :as_of
-  AND COALESCE(ev.reversed, 0) = 0
-  AND d.amount_fen > COALESCE(ev.repaid_fen, 0)
-  {where}
-GROUP BY d.tool_code ORDER BY d.tool_code
+WITH ev AS ({EVENTS_AS_OF})
+SELECT x.tool_code, COUNT(*) AS n, SUM(x.amount_fen - COALESCE(ev.repaid_fen, 0)) AS fen
+FROM (
+    SELECT d.id, d.tool_code, d.amount_fen FROM drawdown d
+    WHERE d.maturity_on > :as_of AND d.drawn_on <= :as_of {where}
+    UNION ALL
+    SELECT d.id, d.tool_code, d.amount_fen FROM ev JOIN drawdown d ON d.id = ev.drawdown_id
+    WHERE d.maturity_on <= :as_of AND ev.rolled_to > :as_of AND d.drawn_on <= :as_of {where}
+) x
+LEFT JOIN ev ON ev.drawdown_id = x.id
+WHERE COALESCE(ev.reversed, 0) = 0 AND x.amount_fen > COALESCE(ev.repaid_fen, 0)
+GROUP BY x.tool_code ORDER BY x.tool_code
 """
 
 
