@@ -190,7 +190,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-doc", action="store_true", help="print the table, leave docs/benchmarks.md alone"
     )
+    parser.add_argument(
+        "--from-json", metavar="RESULTS", help="rewrite the doc section from a saved results file"
+    )
     args = parser.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        text = section(saved["results"], saved["notes"], saved["machine"], float(saved.get("seconds", 0)))
+        print(text)
+        if not args.no_doc:
+            write_section(text)
+        return 0
     started = time.perf_counter()
     info = machine()
     results, notes = run_all(tuple(args.scales), args.only)
