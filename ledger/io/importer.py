@@ -304,7 +304,8 @@ class _ImportRun:
             ("create", "institution", i["code"], i) for i in self.new_institutions
         ]
         records += [("create", "enterprise", uscc, payload) for uscc, payload in self.created]
-        append_many(self.conn, self.actor, records)
+        for start in range(0, len(records), CHUNK):  # in chunks: append_many builds its rows in one list
+            append_many(self.conn, self.actor, records[start : start + CHUNK])
 
     # -- one chunk -------------------------------------------------------------------------------------------------
     def process(self, chunk: list[tuple[int, list[str]]]) -> None:
