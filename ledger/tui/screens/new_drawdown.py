@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -279,6 +279,16 @@ class NewDrawdownScreen(LedgerScreen):
         if not self._filling:
             self.touched.add(name)
         self._schedule_check()
+
+    def on_key(self, event: events.Key) -> None:
+        """Down from the enterprise field walks into its suggestions, as in any search box."""
+        focused = self.focused
+        if event.key == "down" and isinstance(focused, Input) and focused.id == "f-enterprise_uscc":
+            suggestions = self.query_one("#suggestions", OptionList)
+            if suggestions.option_count and not suggestions.has_class("empty"):
+                suggestions.focus()
+                suggestions.highlighted = 0
+                event.stop()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
