@@ -265,21 +265,16 @@ def drawdown_page(
         .order_by(*_order(flt))
     )
     return [
-        DrawdownRow(
-            int(r[0]),
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            _as_date(r[5]),
-            _as_date(r[6]),
-            int(r[7]),
-            bool(r[8]),
-            r[9],
-            r[10],
-        )
+        _drawdown_row(r)
         for r in conn.execute(query)
     ]
+
+
+def _drawdown_row(r: Any) -> DrawdownRow:
+    """One list row from the columns every drawdown window selects, in that order."""
+    return DrawdownRow(
+        int(r[0]), r[1], r[2], r[3], r[4], _as_date(r[5]), _as_date(r[6]), int(r[7]), bool(r[8]), r[9], r[10]
+    )
 
 
 def count_drawdowns(
@@ -487,19 +482,7 @@ def maturing_soon(
         .order_by(current, D.c.id)
     )
     rows = [
-        DrawdownRow(
-            int(r[0]),
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            _as_date(r[5]),
-            _as_date(r[6]),
-            int(r[7]),
-            bool(r[8]),
-            r[9],
-            r[10],
-        )
+        _drawdown_row(r)
         for r in conn.execute(query)
     ]
     return rows, total
