@@ -56,6 +56,7 @@ def import_enterprises(
 ) -> EnterpriseImportResult:
     """The directory is thousands of rows, not millions: it is read whole, checked, then written at once."""
     started = time.perf_counter()
+    ledger.authorize("import", Path(path).name)  # role check (operator); a refusal is audited, nothing read
     table = open_table(path)
     header, problems = map_header(table.header, ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED, ())
     if problems:

@@ -63,7 +63,7 @@ def export_rows(
 ) -> Iterator[list[Any]]:
     """Export rows as typed values (str, date, Decimal, None) in DRAWDOWN_COLUMNS order, streamed."""
     filters, params = _filters(ledger, year, month, tool)
-    with ledger.connect() as conn:
+    with ledger.read() as conn:  # a snapshot: on SQLite a long export never holds the write lock
         result = conn.execution_options(stream_results=True, yield_per=PAGE).execute(
             text(_QUERY.format(filters=filters)), params
         )

@@ -182,6 +182,7 @@ def import_drawdowns(
     columns) raise ValidationError/FileFormatError before anything is opened for writing; row problems are
     collected in the result, which says whether anything was written."""
     started = time.perf_counter()
+    ledger.authorize("import", Path(path).name)  # role check (operator); a refusal is audited, nothing read
     table = open_table(path)
     header_map, problems = map_header(table.header)
     if problems:
