@@ -22,11 +22,11 @@ from ledger.domain.dates import parse_date
 from ledger.domain.enterprise import StatusEntry, normalise_status
 from ledger.domain.errors import FieldProblem, ValidationError
 from ledger.facade import Ledger
-from ledger.io.bulkwrite import fast_insert, write_ledger_rows
 from ledger.io.columns import ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED, map_header
 from ledger.io.importer import MAX_KEPT_ERRORS, RowError, _Rejects, file_sha256
 from ledger.io.readers import open_table
 from ledger.services.audit import append_many, begin_audit, reference_payload
+from ledger.services.bulk import fast_insert, write_ledger_rows
 from ledger.services.reference import EnterpriseInput, default_valid_to, statuses_of, validate_enterprise
 
 _ENT = cast(SqlTable, Enterprise.__table__)  # type: ignore[attr-defined]

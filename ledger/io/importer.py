@@ -39,11 +39,11 @@ from ledger.domain.errors import FieldProblem, ValidationError
 from ledger.domain.industry import normalise_industry
 from ledger.domain.uscc import normalise_uscc
 from ledger.facade import Ledger
-from ledger.io.bulkwrite import fast_insert, write_ledger_rows
 from ledger.io.columns import HeaderMap, map_header
 from ledger.io.readers import Table, open_table
 from ledger.services.audit import PendingAudit, append_many, begin_audit, reference_payload
 from ledger.services.booking import not_reversed, ranges_overlap
+from ledger.services.bulk import fast_insert, write_ledger_rows
 from ledger.services.closing import closed_months
 from ledger.services.drawdown_rules import BookingRequest, prepare_drawdown
 from ledger.services.reference import EnterpriseInput, default_valid_to, statuses_of, validate_enterprise
