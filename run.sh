@@ -5,7 +5,7 @@ cd "$(dirname "$0")"
 source scripts/bootstrap.sh
 export LEDGER_DB="${LEDGER_DB:-ledger.db}"
 ledger init >/dev/null
-if [ "$(ledger sql 'SELECT COUNT(*) AS n FROM drawdown' --format csv | tail -n 1)" = "0" ]; then
+if [ "$(ledger sql 'SELECT COUNT(*) AS n FROM drawdown' --format csv | tail -n 1 | tr -d '\r')" = "0" ]; then
     ledger demo --drawdowns "${DEMO_DRAWDOWNS:-20000}" --years 2
 fi
 if [ -t 0 ] && [ -t 1 ]; then

@@ -326,7 +326,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     if args.format == "csv":
         from ledger.services.sqlconsole import stream_query
 
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
         for row in stream_query(ledger.read_only_engine, args.query):
             writer.writerow(row)
         return 0
