@@ -15,7 +15,7 @@ fi
 echo "== ruff"
 ruff check ledger tests benchmarks
 echo "== mypy"
-mypy ledger
+mypy ledger tests
 echo "== import contracts"
 lint-imports --no-cache >/dev/null && echo "contracts kept"
 echo "== pytest"

@@ -9,7 +9,16 @@ import pytest
 
 from ledger.domain.errors import RuleViolation, ValidationError
 from ledger.facade import Ledger
+from ledger.services.booking import Booked
+from ledger.services.drawdown_rules import BookingRequest
 from tests.factories import add_borrower, bill, rediscount, relending, setup_bank
+
+
+def book_now(ledger: Ledger, request: BookingRequest) -> Booked:
+    """Books with no authority limit configured: the result is always a booking, never a queued approval."""
+    result = ledger.book(request)
+    assert isinstance(result, Booked)
+    return result
 
 
 def fields_of(exc: pytest.ExceptionInfo[ValidationError]) -> set[str]:
@@ -29,7 +38,7 @@ def firm(ledger: Ledger) -> str:
 
 
 def test_rate_defaults_from_the_dated_table_and_key_area_reason_is_kept(ledger: Ledger, firm: str) -> None:
-    booked = ledger.book(relending(firm))
+    booked = book_now(ledger, relending(firm))
     assert booked.values["cb_rate_ppm"] == 17500  # special tools 1.75 % on 2023-03-01
     assert booked.values["key_area"] is True
     assert "高新技术企业" in booked.values["key_area_reason"]
@@ -40,7 +49,7 @@ def test_rate_defaults_from_the_dated_table_and_key_area_reason_is_kept(ledger: 
 
 
 def test_a_differing_rate_is_kept_and_flagged_not_rejected(ledger: Ledger, firm: str) -> None:
-    booked = ledger.book(relending(firm, cb_rate="1.80"))
+    booked = book_now(ledger, relending(firm, cb_rate="1.80"))
     assert booked.values["cb_rate_ppm"] == 18000 and booked.values["table_rate_ppm"] == 17500
     assert booked.warnings and "不符" in booked.warnings[0]
     flagged = ledger.sql(f"SELECT rate_differs FROM v_drawdown WHERE drawdown_id = {booked.id}").rows[0][0]
@@ -63,7 +72,7 @@ def test_maturity_must_follow_drawdown_and_fit_the_term(ledger: Ledger, firm: st
 
 
 def test_funding_share_tools_compute_the_central_bank_amount(ledger: Ledger, firm: str) -> None:
-    booked = ledger.book(relending(firm, tool="科技创新再贷款", amount=None, principal="1000000.01"))
+    booked = book_now(ledger, relending(firm, tool="科技创新再贷款", amount=None, principal="1000000.01"))
     assert booked.values["amount_fen"] == 60_000_001  # 60% of 1,000,000.01 = 600,000.006 → 600,000.01
     with pytest.raises(ValidationError) as exc:
         ledger.book(relending(firm, tool="KJCX", amount="500000", principal="1000000", ext_ref="x"))
@@ -71,7 +80,7 @@ def test_funding_share_tools_compute_the_central_bank_amount(ledger: Ledger, fir
 
 
 def test_rediscount_needs_a_valid_bill_and_computes_interest(ledger: Ledger, firm: str) -> None:
-    booked = ledger.book(rediscount(firm, bill(1)))
+    booked = book_now(ledger, rediscount(firm, bill(1)))
     # 500,000.00 × 2.00 % × 122 days / 360 = 3,388.89
     assert booked.values["interest_fen"] == 338_889
     with pytest.raises(ValidationError) as exc:
@@ -111,13 +120,13 @@ def test_eligibility_is_judged_on_drawn_on_and_can_be_overridden_with_a_reason(l
         ledger.book(request)
     assert fields_of(exc) == {"enterprise_uscc"}
     request.override_reason = "经复核认定"
-    booked = ledger.book(request)
+    booked = book_now(ledger, request)
     assert booked.values["override_reason"] == "经复核认定" and booked.values["key_area"] is False
 
 
 def test_tool_names_are_accepted_exactly_as_users_type_them(ledger: Ledger, firm: str) -> None:
     for name in ("京民融", "JMR", "jmr"):
-        assert ledger.book(relending(firm, tool=name, ext_ref=name)).values["tool_code"] == "JMR"
+        assert book_now(ledger, relending(firm, tool=name, ext_ref=name)).values["tool_code"] == "JMR"
 
 
 def test_unknown_bank_and_borrower_are_named(ledger: Ledger) -> None:
@@ -158,4 +167,4 @@ def test_lend_rate_cap_of_equipment_renewal(ledger: Ledger) -> None:
         ledger.book(request)
     assert fields_of(exc) == {"lend_rate"}
     request.lend_rate = "3.20"
-    assert ledger.book(request).values["amount_fen"] == 10_000_000
+    assert book_now(ledger, request).values["amount_fen"] == 10_000_000
