@@ -7,7 +7,7 @@ run:
 test:
 	bash test.sh
 lint:
-	bash -c 'source scripts/bootstrap.sh dev && ruff check ledger tests benchmarks && ruff format --check ledger && mypy ledger tests && lint-imports'
+	bash -c 'source scripts/bootstrap.sh dev && ruff check ledger tests benchmarks && ruff format --check ledger tests benchmarks && mypy ledger tests && lint-imports'
 bench:
 	bash -c 'source scripts/bootstrap.sh dev && python benchmarks/run.py'
 clean:

@@ -14,6 +14,7 @@ fi
 
 echo "== ruff"
 ruff check ledger tests benchmarks
+ruff format --check ledger tests benchmarks
 echo "== mypy"
 mypy ledger tests
 echo "== import contracts"

@@ -51,24 +51,44 @@ def run(scale: int) -> list[dict[str, Any]]:
         demo_db, template, raw_db = (str(Path(tmp) / n) for n in ("demo.db", "template.db", "raw.db"))
         subprocess.run([*LEDGER, "--db", template, "init"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         subprocess.run([*LEDGER, "--db", demo_db, "init"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        demo_s, demo_mb = _timed([*LEDGER, "--db", demo_db, "demo", "--drawdowns", str(scale), "--year", "2025",
-                                  "--years", "3", "--seed", "1"])
+        demo_s, demo_mb = _timed(
+            [
+                *LEDGER,
+                "--db",
+                demo_db,
+                "demo",
+                "--drawdowns",
+                str(scale),
+                "--year",
+                "2025",
+                "--years",
+                "3",
+                "--seed",
+                "1",
+            ]
+        )
         # Raw sqlite3 leaves foreign keys off (its default), so the baseline pays for nothing but the inserts
         # and the same indexes.
-        out = subprocess.run([sys.executable, "-c", RAW_BASELINE, demo_db, template, raw_db], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", RAW_BASELINE, demo_db, template, raw_db],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         raw_s = float(out.strip())
         rows = sqlite3.connect(demo_db).execute("SELECT COUNT(*) FROM drawdown").fetchone()[0]
-    return [{
-        "benchmark": "demo load (generate + rules + audit digest + insert)",
-        "backend": "sqlite",
-        "rows": rows,
-        "seconds": round(demo_s, 2),
-        "baseline": "raw sqlite3 executemany of the same rows",
-        "baseline_seconds": round(raw_s, 2),
-        "ratio": round(demo_s / raw_s, 1),
-        "peak_mb": round(demo_mb),
-    }]
+    return [
+        {
+            "benchmark": "demo load (generate + rules + audit digest + insert)",
+            "backend": "sqlite",
+            "rows": rows,
+            "seconds": round(demo_s, 2),
+            "baseline": "raw sqlite3 executemany of the same rows",
+            "baseline_seconds": round(raw_s, 2),
+            "ratio": round(demo_s / raw_s, 1),
+            "peak_mb": round(demo_mb),
+        }
+    ]
 
 
 if __name__ == "__main__":

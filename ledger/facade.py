@@ -38,7 +38,10 @@ class InitResult:
 
 class Ledger:
     def __init__(
-        self, db: str | None = None, actor: str | None = None, config: Config | None = None,
+        self,
+        db: str | None = None,
+        actor: str | None = None,
+        config: Config | None = None,
         engine: Engine | None = None,
     ) -> None:
         self.url = resolve_url(db) if engine is None else engine.url.render_as_string(hide_password=False)
@@ -62,7 +65,9 @@ class Ledger:
     def read_only_engine(self) -> Engine:
         """For the SQL console: SQLite opened with mode=ro; PostgreSQL as is, with READ ONLY transactions."""
         if self._ro_engine is None:
-            self._ro_engine = make_engine(self.url, read_only=True) if self.url.startswith("sqlite") else self.engine
+            self._ro_engine = (
+                make_engine(self.url, read_only=True) if self.url.startswith("sqlite") else self.engine
+            )
         return self._ro_engine
 
     @contextmanager
@@ -120,11 +125,15 @@ class Ledger:
 
     def add_enterprise(self, uscc: str, name: str, industry_code: str, size: str) -> int:
         with self.write("reference", uscc) as conn:
-            return reference.add_enterprise(conn, self.actor, reference.EnterpriseInput(uscc, name, industry_code, size))
+            return reference.add_enterprise(
+                conn, self.actor, reference.EnterpriseInput(uscc, name, industry_code, size)
+            )
 
     def update_enterprise(self, uscc: str, name: str, industry_code: str, size: str) -> None:
         with self.write("reference", uscc) as conn:
-            reference.update_enterprise(conn, self.actor, reference.EnterpriseInput(uscc, name, industry_code, size))
+            reference.update_enterprise(
+                conn, self.actor, reference.EnterpriseInput(uscc, name, industry_code, size)
+            )
 
     def add_status(
         self, uscc: str, status: str, valid_from: date, valid_to: date | None = None, source: str = ""
@@ -218,9 +227,18 @@ class Ledger:
             pass
         result = backups.backup(self.engine, out)
         with self.write("backup", out) as conn:
-            audit.append_audit(conn, self.actor, "backup", "database", str(result.path), {
-                "backend": result.backend, "size": result.size, "sha256": result.sha256,
-            })
+            audit.append_audit(
+                conn,
+                self.actor,
+                "backup",
+                "database",
+                str(result.path),
+                {
+                    "backend": result.backend,
+                    "size": result.size,
+                    "sha256": result.sha256,
+                },
+            )
         return result
 
     # -- audit -------------------------------------------------------------------------------------------------
@@ -232,17 +250,36 @@ class Ledger:
         return sqlconsole.run_query(self.read_only_engine, query, limit)
 
     # -- demo data ---------------------------------------------------------------------------------------------
-    def load_demo(self, drawdowns: int = 5000, year: int | None = None, years: int = 1, seed: int = 2023,
-                  today: date | None = None) -> Any:
+    def load_demo(
+        self,
+        drawdowns: int = 5000,
+        year: int | None = None,
+        years: int = 1,
+        seed: int = 2023,
+        today: date | None = None,
+    ) -> Any:
         from ledger.services.demo import load_demo
 
         with self.write("reference", "demo") as conn:  # demo data creates banks and firms: an admin's write
-            return load_demo(conn, self.config, self.actor, drawdowns=drawdowns, year=year, years=years, seed=seed,
-                             today=today)
+            return load_demo(
+                conn,
+                self.config,
+                self.actor,
+                drawdowns=drawdowns,
+                year=year,
+                years=years,
+                seed=seed,
+                today=today,
+            )
 
     # -- rules (issue 3) ---------------------------------------------------------------------------------------
     def share(
-        self, year: int, as_of: date | None = None, *, kind: str | None = None, tool: str | None = None,
+        self,
+        year: int,
+        as_of: date | None = None,
+        *,
+        kind: str | None = None,
+        tool: str | None = None,
         institution: str | None = None,
     ) -> share_rules.ShareResult:
         """The key-area share of `year` up to `as_of` (default the year's end); `tool` is a code or Chinese name."""
@@ -253,8 +290,13 @@ class Ledger:
             )
 
     def share_preview(
-        self, request: BookingRequest, as_of: date | None = None, *, kind: str | None = None,
-        tool: str | None = None, institution: str | None = None,
+        self,
+        request: BookingRequest,
+        as_of: date | None = None,
+        *,
+        kind: str | None = None,
+        tool: str | None = None,
+        institution: str | None = None,
     ) -> tuple[share_rules.ShareResult, share_rules.ShareResult]:
         """(before, after) for the drawdown's year as if `request` were booked; raises ValidationError as book
         would. The TUI form shows this beside the preview."""
@@ -266,16 +308,34 @@ class Ledger:
             )
 
     def share_drilldown(
-        self, year: int, as_of: date | None = None, *, key_area: bool | None = None, tool: str | None = None,
-        institution: str | None = None, month: str | None = None, kind: str | None = None,
-        include_reversed: bool = False, limit: int = 500, offset: int = 0,
+        self,
+        year: int,
+        as_of: date | None = None,
+        *,
+        key_area: bool | None = None,
+        tool: str | None = None,
+        institution: str | None = None,
+        month: str | None = None,
+        kind: str | None = None,
+        include_reversed: bool = False,
+        limit: int = 500,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
         """The drawdowns behind a share figure, a page at a time, each with why it counted or did not."""
         code = self.tool(tool).code if tool else None
         with self.read() as conn:
             return share_rules.drilldown(
-                conn, year, as_of, key_area=key_area, tool_code=code, institution_code=institution, month=month,
-                kind=kind, include_reversed=include_reversed, limit=limit, offset=offset,
+                conn,
+                year,
+                as_of,
+                key_area=key_area,
+                tool_code=code,
+                institution_code=institution,
+                month=month,
+                kind=kind,
+                include_reversed=include_reversed,
+                limit=limit,
+                offset=offset,
             )
 
     def checks(self, year: int, as_of: date | None = None) -> list[rule_checks.Finding]:

@@ -264,10 +264,7 @@ def drawdown_page(
         )
         .order_by(*_order(flt))
     )
-    return [
-        _drawdown_row(r)
-        for r in conn.execute(query)
-    ]
+    return [_drawdown_row(r) for r in conn.execute(query)]
 
 
 def _drawdown_row(r: Any) -> DrawdownRow:
@@ -481,10 +478,7 @@ def maturing_soon(
         )
         .order_by(current, D.c.id)
     )
-    rows = [
-        _drawdown_row(r)
-        for r in conn.execute(query)
-    ]
+    rows = [_drawdown_row(r) for r in conn.execute(query)]
     return rows, total
 
 
