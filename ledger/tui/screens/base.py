@@ -9,10 +9,12 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Connection
+from textual import work
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
 from ledger.facade import Ledger
+from ledger.services import queries
 from ledger.tui.errors import describe
 from ledger.tui.i18n import t
 
@@ -52,6 +54,20 @@ class LedgerMixin:
 
 class LedgerScreen(LedgerMixin, Screen[None]):
     """A top-level screen (one per app mode)."""
+
+    @work(thread=True, exclusive=True, group="institutions", exit_on_error=False)
+    def load_institutions(self) -> None:
+        """Fetches the banks in a worker and hands them to the screen's `_set_institutions` on the UI thread."""
+        try:
+            with self.reader() as conn:
+                banks = queries.institutions(conn)
+        except Exception as exc:
+            self.report_error(exc)
+            return
+        self.app.call_from_thread(self._set_institutions, banks)
+
+    def _set_institutions(self, banks: list[tuple[str, str, str]]) -> None:
+        """(code, name, type) rows for the screen's bank selector; screens with one override this."""
 
 
 class LedgerModal(LedgerMixin, ModalScreen[Any]):

@@ -262,16 +262,6 @@ class DrawdownsScreen(LedgerScreen):
             layout=False,
         )
 
-    @work(thread=True, exclusive=True, group="dd-inst", exit_on_error=False)
-    def load_institutions(self) -> None:
-        try:
-            with self.reader() as conn:
-                banks = queries.institutions(conn)
-        except Exception as exc:
-            self.report_error(exc)
-            return
-        self.app.call_from_thread(self._set_institutions, banks)
-
     def _set_institutions(self, banks: list[tuple[str, str, str]]) -> None:
         with self.prevent(Select.Changed):
             self.query_one("#f-inst", Select).set_options([(name, code) for code, name, _ in banks])

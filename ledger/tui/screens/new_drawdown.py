@@ -155,16 +155,6 @@ class NewDrawdownScreen(LedgerScreen):
         self.load_institutions()
         self.query_one("#f-tool", Select).focus()
 
-    @work(thread=True, exclusive=True, group="form-inst", exit_on_error=False)
-    def load_institutions(self) -> None:
-        try:
-            with self.reader() as conn:
-                banks = queries.institutions(conn)
-        except Exception as exc:
-            self.report_error(exc)
-            return
-        self.app.call_from_thread(self._set_institutions, banks)
-
     def _set_institutions(self, banks: list[tuple[str, str, str]]) -> None:
         select = self.query_one("#f-institution_code", Select)
         current = select.value
