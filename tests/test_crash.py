@@ -67,7 +67,9 @@ def _write_file(path: Path) -> Path:
 
 
 def _import(url: str, path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LEDGER_USER": "importer"}
+    # SQLite's default-sized page cache, so the import's pages spill to the WAL as it inserts (with the ledger's
+    # 256 MiB cache nothing reaches the disk before the commit, and the kill could not be aimed at the inserts).
+    env = {**os.environ, "LEDGER_USER": "importer", "LEDGER_SQLITE_CACHE_MIB": "2"}
     return subprocess.Popen(
         [sys.executable, "-m", "ledger.cli.main", "--db", url, "import", "drawdowns", str(path)],
         env=env,
