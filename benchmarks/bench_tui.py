@@ -198,24 +198,12 @@ def _report(scale: int, db: str, backend: str) -> None:
 
 def _postgres(scale: int) -> None:
     """The same measurements on a PostgreSQL ledger loaded with the same demo (built, measured, dropped)."""
-    from benchmarks.datasets import DEMO_SEED, DEMO_YEAR, DEMO_YEARS, _ledger, drop_postgres, fresh_postgres
+    from benchmarks.datasets import drop_postgres, fresh_postgres, load_demo
 
     url = fresh_postgres()
     try:
         began = time.perf_counter()
-        _ledger(
-            "--db",
-            url,
-            "demo",
-            "--drawdowns",
-            str(scale),
-            "--year",
-            str(DEMO_YEAR),
-            "--years",
-            str(DEMO_YEARS),
-            "--seed",
-            str(DEMO_SEED),
-        )
+        load_demo(url, scale)
         print(f"  loaded {scale:,} into PostgreSQL in {time.perf_counter() - began:.0f} s", file=sys.stderr)
         _report(scale, url, "postgresql")
     finally:

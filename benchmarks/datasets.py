@@ -64,19 +64,7 @@ def _build_demo(path: Path, scale: int) -> None:
         stale.unlink()
     start = time.perf_counter()
     _ledger("--db", str(partial), "init")
-    _ledger(
-        "--db",
-        str(partial),
-        "demo",
-        "--drawdowns",
-        str(scale),
-        "--year",
-        str(DEMO_YEAR),
-        "--years",
-        str(DEMO_YEARS),
-        "--seed",
-        str(DEMO_SEED),
-    )
+    load_demo(str(partial), scale)
     for suffix in ("-wal", "-shm"):
         Path(str(partial) + suffix).unlink(missing_ok=True)
     partial.rename(path)
@@ -114,6 +102,23 @@ def fresh_postgres() -> str:
     url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
     _ledger("--db", url, "init")
     return url
+
+
+def load_demo(db: str, scale: int) -> None:
+    """The benchmarks' one demo data set (fixed year span and seed) into `db`, through the CLI users run."""
+    _ledger(
+        "--db",
+        db,
+        "demo",
+        "--drawdowns",
+        str(scale),
+        "--year",
+        str(DEMO_YEAR),
+        "--years",
+        str(DEMO_YEARS),
+        "--seed",
+        str(DEMO_SEED),
+    )
 
 
 def drop_postgres(url: str) -> None:
