@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from ledger.config import Config
+from ledger.db.engine import pg_local_settings
 from ledger.domain.errors import LedgerError, ValidationError
 from ledger.facade import Ledger
 from ledger.rules.share import compute_share, headroom, passes
@@ -303,3 +306,28 @@ def test_reversals_are_subtracted_only_within_the_scope(world: Ledger) -> None:
     with world.connect() as conn:
         headline = compute_share(conn, world.config, 2023, by_institution=False)
     assert headline.by_institution == [] and headline.as_json()["total_amount"] == "100.00"
+
+
+def test_pg_rule_runs_with_ssd_page_costs_and_gives_the_settings_back(world: Ledger) -> None:
+    """The rule's queries run with random_page_cost 1.1 (index plans on a one-year table); the caller's
+    transaction, with whatever it had set itself, carries on exactly as before. SQLite has no such settings."""
+    book(world, KEY_FIRM, "100.00")
+    with world.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            with pg_local_settings(conn, random_page_cost="1.1"):
+                assert compute_share(conn, world.config, 2023).total_fen == 10_000
+            return
+        seen: list[str] = []
+
+        @event.listens_for(conn, "before_cursor_execute")
+        def _note(connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+            if statement.lstrip().startswith("SELECT drawdown."):
+                seen.append(
+                    connection.exec_driver_sql("SELECT current_setting('random_page_cost')").scalar_one()
+                )
+
+        conn.exec_driver_sql("SET LOCAL random_page_cost = 2.5")
+        assert compute_share(conn, world.config, 2023).total_fen == 10_000
+        event.remove(conn, "before_cursor_execute", _note)
+        assert seen and set(seen) == {"1.1"}
+        assert conn.exec_driver_sql("SELECT current_setting('random_page_cost')").scalar_one() == "2.5"

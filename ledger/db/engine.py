@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +133,21 @@ def streamed(
     itself, and psycopg refuses the next executemany on a server-side cursor.
     """
     return conn.execute(statement.execution_options(stream_results=True, yield_per=batch), params)
+
+
+@contextmanager
+def pg_local_settings(conn: Connection, **settings: str) -> Iterator[None]:
+    """PostgreSQL: run the statements inside with these settings (`set_config(…, is_local)`), then put the previous
+    values back, so the caller's transaction carries on as it was; on SQLite, nothing. When a statement inside
+    fails, the values stay until the rollback that must follow, which discards them anyway."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    previous = {
+        name: conn.exec_driver_sql("SELECT current_setting(%s)", (name,)).scalar_one() for name in settings
+    }
+    for name, value in settings.items():
+        conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (name, value))
+    yield
+    for name, value in previous.items():
+        conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (name, value))
