@@ -8,7 +8,7 @@ Build the ledgers first with the demo generator (data stays under /tmp):
 
 Then: .venv/bin/python benchmarks/bench_share.py --year 2025 DB [DB …]
 
-For each database it times, best and median of --repeat runs after one warm-up:
+For each database it times, best and median of --repeat interleaved rounds after one warm-up:
 - raw-floor: SUM over the year from the covering index, reversals NOT excluded (no rule can be faster);
 - raw-share: the hand-written share query an analyst would write, reversals excluded with NOT EXISTS;
 - raw breakdown: the same figures as the rule written by hand (per day and tool, per bank, NOT EXISTS);
@@ -66,17 +66,23 @@ GROUP BY d.institution_id, d.key_area
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any, float]:
-    """(best wall, median wall, result, best CPU of this process). With SQLite the query runs in-process, so the
+def timed(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[float, float, Any, float]]:
+    """name -> (best wall, median wall, result, best CPU of this process), the functions run interleaved round by
+    round so a burst of load on the shared machine hits them alike. With SQLite the query runs in-process, so the
     CPU time is the work itself, undisturbed by other processes competing for the two cores."""
-    result = fn()  # warm-up (page cache, statement cache)
-    times, cpu = [], []
+    results = {name: fn() for name, fn in fns.items()}  # warm-up (page cache, statement cache)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return min(times), statistics.median(times), result, min(cpu)
+        for name, fn in fns.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    return {
+        name: (min(times[name]), statistics.median(times[name]), results[name], min(cpu[name]))
+        for name in fns
+    }
 
 
 def walls(commands: list[list[str]], repeat: int) -> list[tuple[float, float]]:
@@ -101,14 +107,17 @@ def bench(db: str, year: int, repeat: int, with_checks: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"db": db, "backend": ledger.engine.dialect.name}
     with ledger.connect() as conn:
         out["rows_total"] = conn.execute(text("SELECT COUNT(*) FROM drawdown")).scalar_one()
-        out["floor"] = timed(lambda: conn.execute(text(RAW_FLOOR), params).one(), repeat)
-        out["raw"] = timed(lambda: conn.execute(text(RAW_SHARE), params).one(), repeat)
-        out["breakdown"] = timed(
-            lambda: [conn.execute(text(sql), params).all() for sql in RAW_BREAKDOWN], repeat
-        )
-        out["rule"] = timed(lambda: compute_share(conn, ledger.config, year), repeat)
-        out["headline"] = timed(
-            lambda: compute_share(conn, ledger.config, year, by_institution=False), repeat
+        out.update(
+            timed(
+                {
+                    "floor": lambda: conn.execute(text(RAW_FLOOR), params).one(),
+                    "raw": lambda: conn.execute(text(RAW_SHARE), params).one(),
+                    "breakdown": lambda: [conn.execute(text(sql), params).all() for sql in RAW_BREAKDOWN],
+                    "rule": lambda: compute_share(conn, ledger.config, year),
+                    "headline": lambda: compute_share(conn, ledger.config, year, by_institution=False),
+                },
+                repeat,
+            )
         )
         tracemalloc.start()
         compute_share(conn, ledger.config, year)
