@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from datetime import date
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -22,7 +23,13 @@ def parse_date(value: object) -> date:
     """2023-03-31, 2023/3/31, 2023年3月31日, 2023.3.31 or 20230331; a datetime or date passes through."""
     if isinstance(value, date):
         return value if type(value) is date else date(value.year, value.month, value.day)
-    text = str(value).strip()
+    return _parse_date_text(str(value))
+
+
+@lru_cache(maxsize=16384)
+def _parse_date_text(value: str) -> date:
+    """Memoised: an import of a million rows holds a few thousand distinct dates, and dates are immutable."""
+    text = value.strip()
     if " " in text:  # spreadsheet datetimes such as '2023-03-31 00:00:00'
         text = text.split(" ", 1)[0]
     for pattern in _PATTERNS:
@@ -47,9 +54,10 @@ def month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+@lru_cache(maxsize=16384)
 def add_months(day: date, months: int) -> date:
     """Same day n months on, clamped to the month's end (2023-01-31 + 1 → 2023-02-28), as relativedelta does;
-    written out because bulk loads call it millions of times."""
+    written out and memoised because bulk loads call it millions of times, for a few thousand distinct days."""
     year, month0 = divmod(day.month - 1 + months, 12)
     year += day.year
     return date(year, month0 + 1, min(day.day, monthrange(year, month0 + 1)[1]))

@@ -26,9 +26,9 @@ def eligibility_problem(rule: Eligibility, facts: EnterpriseFacts, on: date) -> 
     """None when eligible, else a sentence naming the target the borrower misses."""
     if rule.open:
         return None
-    if set(facts.statuses_on(on)) & set(rule.statuses):
+    if any(s in rule.statuses for s in facts.statuses_on(on)):
         return None
-    if any(facts.industry_code.startswith(p) for p in rule.industry_prefixes):
+    if rule.industry_prefixes and facts.industry_code.startswith(rule.industry_prefixes):
         return None
     if facts.size in rule.sizes:
         return None

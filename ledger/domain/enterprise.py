@@ -68,9 +68,16 @@ class EnterpriseFacts:
     industry_code: str
     size: str
     statuses: tuple[StatusEntry, ...] = field(default_factory=tuple)
+    # statuses_on's answers: eligibility and the key-area decision both ask it for every drawdown of a bulk load.
+    _on: dict[date, tuple[str, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
-    def statuses_on(self, day: date) -> list[str]:
-        return sorted({s.status for s in self.statuses if s.valid_on(day)})
+    def statuses_on(self, day: date) -> tuple[str, ...]:
+        held = self._on.get(day)
+        if held is None:
+            held = self._on[day] = tuple(sorted({s.status for s in self.statuses if s.valid_on(day)}))
+        return held
 
 
 def size_from_figures(employees: int, revenue_yuan: int) -> str:

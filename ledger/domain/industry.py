@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Section → (first division, last division) and its Chinese name.
 SECTIONS: dict[str, tuple[int, int, str]] = {
@@ -73,7 +74,9 @@ def is_manufacturing(code: str) -> bool:
     return 13 <= int(code[1:3]) <= 43
 
 
+@lru_cache(maxsize=8192)
 def high_tech_group(code: str) -> str | None:
+    """Memoised: asked once per drawdown of a bulk load, of a few hundred distinct codes."""
     for group, prefixes in HIGH_TECH_MANUFACTURING.items():
         if any(code.startswith(p) for p in prefixes):
             return group

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from ledger.domain.enterprise import SCI_TECH_STATUSES, EnterpriseFacts
 from ledger.domain.industry import high_tech_group, is_manufacturing
@@ -31,10 +32,16 @@ class KeyAreaDecision:
 
 def classify(facts: EnterpriseFacts, on: date, definition: KeyAreaDefinition) -> KeyAreaDecision:
     """Statuses first (they are the stronger evidence), then industry; the reason names what matched."""
-    valid = [s for s in facts.statuses_on(on) if s in definition.statuses]
+    return _decide(facts.statuses_on(on), facts.industry_code, definition)
+
+
+@lru_cache(maxsize=8192)
+def _decide(held: tuple[str, ...], code: str, definition: KeyAreaDefinition) -> KeyAreaDecision:
+    """The decision depends only on the statuses held that day and the industry: a few hundred distinct pairs in a
+    bulk load of a million drawdowns, so it is memoised (decisions are immutable)."""
+    valid = [s for s in held if s in definition.statuses]
     if valid:
         return KeyAreaDecision(True, "资质:" + "、".join(valid))
-    code = facts.industry_code
     if definition.high_tech_manufacturing:
         group = high_tech_group(code)
         if group:

@@ -65,8 +65,14 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=normalise)
 
 
+_PLAIN = frozenset({str, int, type(None)})  # exactly these types (bool is not int here) are already canonical
+# One encoder for every row digest: json.dumps with arguments builds a new JSONEncoder per call, which was a
+# third of the digest's cost in bulk loads. Same settings, same text.
+_ROW_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def row_values(table: str, row: Mapping[str, Any]) -> list[Any]:
-    return [normalise(row[c]) for c in LEDGER_COLUMNS[table]]
+    return [v if type(v) in _PLAIN else normalise(v) for v in map(row.__getitem__, LEDGER_COLUMNS[table])]
 
 
 class RowsDigest:
@@ -84,7 +90,7 @@ class RowsDigest:
         if hasher is None:
             hasher = self._per_table[table] = hashlib.sha256()
         # A list of str/int/None: the C encoder needs neither sort_keys nor a default hook (bulk-load hot path).
-        hasher.update(json.dumps(list(values), ensure_ascii=False, separators=(",", ":")).encode())
+        hasher.update(_ROW_TEXT(list(values)).encode())
         hasher.update(b"\n")
         self.count += 1
 

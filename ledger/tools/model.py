@@ -30,8 +30,20 @@ class RateTable:
 
     name: str
     points: tuple[RatePoint, ...]
+    # rate_on's answers: a bulk load asks once per row, of a few thousand distinct (date, tenor) pairs.
+    _memo: dict[tuple[date, int], Decimal | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def rate_on(self, on: date, tenor_months: int = 0) -> Decimal | None:
+        key = (on, tenor_months)
+        try:
+            return self._memo[key]
+        except KeyError:
+            rate = self._memo[key] = self._lookup(on, tenor_months)
+            return rate
+
+    def _lookup(self, on: date, tenor_months: int) -> Decimal | None:
         best: RatePoint | None = None
         tenors = {p.tenor_months for p in self.points}
         wanted = 0 if tenors == {0} else min((t for t in tenors if t >= tenor_months), default=max(tenors))
