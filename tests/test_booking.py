@@ -135,6 +135,16 @@ def test_unknown_bank_and_borrower_are_named(ledger: Ledger) -> None:
     assert fields_of(exc) == {"institution_code", "enterprise_uscc"}
 
 
+def test_a_nul_byte_is_a_field_error_not_a_database_error(ledger: Ledger, firm: str) -> None:
+    # PostgreSQL refuses NUL in a text parameter (found by the booking fuzz test): named before any query
+    with pytest.raises(ValidationError) as exc:
+        ledger.book(relending(firm, institution_code="\x00", ext_ref="a\x00b"))
+    assert fields_of(exc) == {"institution_code", "ext_ref"}
+    with pytest.raises(ValidationError) as exc:
+        ledger.add_institution("B\x00", "某银行")
+    assert fields_of(exc) == {"institution_code"}
+
+
 def test_a_closed_month_refuses_bookings_dated_in_it(ledger: Ledger, firm: str) -> None:
     ledger.close_month("2023-03")
     with pytest.raises(RuleViolation):

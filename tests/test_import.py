@@ -77,6 +77,8 @@ BAD_ROWS = {
     "unknown tool": ({"tool": "京不存在"}, "tool"),
     "term too long": ({"maturity_on": "2025-03-01"}, "maturity_on"),
     "unknown status": ({"enterprise_statuses": "优秀企业"}, "enterprise_statuses"),
+    # PostgreSQL refuses NUL in any text parameter: the row is refused before its text reaches a query
+    "NUL byte": ({"enterprise_uscc": "9111\x00", "institution_code": "B\x00"}, "institution_code"),
 }
 
 

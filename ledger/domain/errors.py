@@ -6,6 +6,7 @@ rejects file (import) without parsing the message.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -34,6 +35,19 @@ class ValidationError(LedgerError):
     @classmethod
     def single(cls, field: str, value: object, rule: str) -> ValidationError:
         return cls(FieldProblem(field, "" if value is None else str(value), rule))
+
+
+NUL_RULE = "不得含有NUL控制字符 (text may not contain NUL bytes)"
+
+
+def nul_problems(fields: Mapping[str, object]) -> list[FieldProblem]:
+    """Text with a NUL byte: PostgreSQL refuses it in any text column or parameter (a database error, not a
+    message), SQLite would store a string that ends early for C readers. Checked before any query is sent."""
+    return [
+        FieldProblem(name, value.replace("\x00", "\\x00"), NUL_RULE)
+        for name, value in fields.items()
+        if isinstance(value, str) and "\x00" in value
+    ]
 
 
 class NotFound(LedgerError):

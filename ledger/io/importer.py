@@ -35,7 +35,7 @@ from ledger.config import Config
 from ledger.db.models import Drawdown, Enterprise, Institution
 from ledger.domain.dates import month_key, parse_date
 from ledger.domain.enterprise import EnterpriseFacts, StatusEntry, normalise_size, normalise_status
-from ledger.domain.errors import FieldProblem, ValidationError
+from ledger.domain.errors import FieldProblem, ValidationError, nul_problems
 from ledger.domain.industry import normalise_industry
 from ledger.domain.uscc import normalise_uscc
 from ledger.facade import Ledger
@@ -114,14 +114,22 @@ class _Firm:
     statuses: list[StatusEntry]
     id: int | None = None
     _facts: EnterpriseFacts | None = None
+    _held: set[StatusEntry] = field(default_factory=set)  # the same entries, for `in` without a list scan
+
+    def __post_init__(self) -> None:
+        self._held.update(self.statuses)
 
     def facts(self) -> EnterpriseFacts:
         if self._facts is None:
             self._facts = EnterpriseFacts(self.uscc, self.industry_code, self.size, tuple(self.statuses))
         return self._facts
 
+    def holds(self, entry: StatusEntry) -> bool:
+        return entry in self._held
+
     def add_status(self, entry: StatusEntry) -> None:
         self.statuses.append(entry)
+        self._held.add(entry)
         self._facts = None
 
 
@@ -260,7 +268,7 @@ class _ImportRun:
         # (uscc, audit payload) of every enterprise created, for their 'create' records at the end
         self.created: list[tuple[str, dict[str, Any]]] = []
         self.columns = list(header.index.items())
-        self.tokens: dict[str, tuple[str, date | None, date | None, bool]] = {}
+        self.tokens: dict[str, StatusEntry | str] = {}  # a dated token's entry, or a bare token's status name
         # uscc → a (name, industry, size) already found to agree with the ledger: checked once per firm
         self.agreed: dict[str, tuple[str, str, str]] = {}
 
@@ -312,6 +320,8 @@ class _ImportRun:
     def process(self, chunk: list[tuple[int, list[str]]]) -> None:
         self.result.rows += len(chunk)
         records = [(row_no, raw, {name: raw[i] for name, i in self.columns}) for row_no, raw in chunk]
+        if "\x00" in "".join(map("".join, (raw for _, raw in chunk))):  # rare: one scan of the chunk finds it
+            records = self._without_nul(records)
         self._load_firms({normalise_uscc(f.get("enterprise_uscc", "")) for _, _, f in records})
         statuses: list[tuple[_Firm, StatusEntry]] = []
         candidates: list[_Candidate] = []
@@ -363,6 +373,18 @@ class _ImportRun:
             self.firms.clear()
             self.agreed.clear()
             self.tokens.clear()
+
+    def _without_nul(
+        self, records: list[tuple[int, list[str], dict[str, str]]]
+    ) -> list[tuple[int, list[str], dict[str, str]]]:
+        """Rows with a NUL byte are rejected before any of their text reaches a query (PostgreSQL refuses it)."""
+        kept = []
+        for row_no, raw, fields in records:
+            if problems := nul_problems(fields):
+                self._reject(row_no, raw, problems)
+            else:
+                kept.append((row_no, raw, fields))
+        return kept
 
     def _check_ledger(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """Double booking, reference reuse and closed months, against the ledger and within the file."""
@@ -606,45 +628,42 @@ class _ImportRun:
             if not part.strip():
                 continue
             try:
-                entry = self._status_token(part, drawn_on)
+                token = self._status_token(part, drawn_on)
             except ValueError as exc:
                 problems.append(FieldProblem("enterprise_statuses", part.strip(), str(exc)))
                 continue
-            if entry is None:  # a bare name: nothing to add if already held on the day
-                name = normalise_status(part)
-                if any(s.status == name and s.valid_on(drawn_on) for s in firm.statuses):
+            if isinstance(token, str):  # a bare name: nothing to add if already held on the day
+                if token in firm.facts().statuses_on(drawn_on):
                     continue
-                entry = StatusEntry(name, drawn_on, default_valid_to(name, drawn_on))
-            elif any(s == entry for s in firm.statuses):
+                entry = StatusEntry(token, drawn_on, default_valid_to(token, drawn_on))
+            elif firm.holds(token):
                 continue
+            else:
+                entry = token
             firm.add_status(entry)
             out.append((firm, entry))
 
-    def _status_token(self, token: str, drawn_on: date) -> StatusEntry | None:
-        """parse_status_token, with the parse cached per distinct token (a file repeats the same few)."""
+    def _status_token(self, token: str, drawn_on: date) -> StatusEntry | str:
+        """parse_status_token, with the parse cached per distinct token (a file repeats the same few): the dated
+        entry, which must hold on drawn_on, or a bare token's status name."""
         parsed = self.tokens.get(token)
         if parsed is None:
             m = _STATUS_TOKEN.match(token.strip())
             if m is None:
-                parsed = self.tokens[token] = (normalise_status(token), None, None, False)
+                parsed = self.tokens[token] = normalise_status(token)
             else:
                 end = parse_date(m.group(3)) if m.group(3) else None
-                parsed = self.tokens[token] = (
-                    normalise_status(m.group(1)),
-                    parse_date(m.group(2)),
-                    end,
-                    True,
+                parsed = self.tokens[token] = StatusEntry(
+                    normalise_status(m.group(1)), parse_date(m.group(2)), end
                 )
-        name, start, end, dated = parsed
-        if not dated:
-            return None
-        assert start is not None
-        entry = StatusEntry(name, start, end)
-        if not entry.valid_on(drawn_on):
+        if isinstance(parsed, str):
+            return parsed
+        if not parsed.valid_on(drawn_on):
             raise ValueError(
-                f"资质有效期{start}~{end or ''}不含发放日{drawn_on} (status not valid on drawn_on)"
+                f"资质有效期{parsed.valid_from}~{parsed.valid_to or ''}不含发放日{drawn_on} "
+                "(status not valid on drawn_on)"
             )
-        return entry
+        return parsed
 
     # -- prefetch ----------------------------------------------------------------------------------------------
     def _live_bills(self, bill_nos: set[str]) -> dict[str, list[tuple[int, str, str | None, int]]]:

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from ledger.config import Config
 from ledger.db.models import Drawdown, DrawdownEvent, ToolRecord
-from ledger.domain.errors import FieldProblem, NotFound, ValidationError
+from ledger.domain.errors import FieldProblem, NotFound, ValidationError, nul_problems
 from ledger.domain.money import fen_to_yuan, yuan_to_fen
 from ledger.services.audit import begin_audit, serialise_writes
 from ledger.services.closing import ensure_open
@@ -67,6 +67,8 @@ def ref_conflict(conn: Connection, institution_id: int, ext_ref: str) -> int | N
 
 def prepare(conn: Connection, config: Config, request: BookingRequest) -> PreparedDrawdown:
     """Every rule, pure and database, with all problems collected; nothing is written."""
+    if nul := nul_problems(vars(request)):
+        raise ValidationError(nul)
     problems: list[FieldProblem] = []
     institution_id = enterprise_id = None
     try:

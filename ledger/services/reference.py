@@ -18,7 +18,7 @@ from ledger.domain.enterprise import (
     normalise_size,
     normalise_status,
 )
-from ledger.domain.errors import FieldProblem, NotFound, ValidationError
+from ledger.domain.errors import FieldProblem, NotFound, ValidationError, nul_problems
 from ledger.domain.industry import industry_problem, normalise_industry
 from ledger.domain.uscc import normalise_uscc, uscc_problem
 from ledger.services.audit import append_audit, begin_audit, reference_payload
@@ -45,7 +45,7 @@ class EnterpriseInput:
 
 def validate_enterprise(data: EnterpriseInput) -> EnterpriseInput:
     """Normalises and checks every field, collecting all problems so a form or import row shows them together."""
-    problems: list[FieldProblem] = []
+    problems = nul_problems({"enterprise_name": data.name})
     uscc = normalise_uscc(data.uscc or "")
     if (p := uscc_problem(uscc)) is not None:
         problems.append(FieldProblem("enterprise_uscc", data.uscc or "", p))
@@ -76,7 +76,7 @@ def get_institution(conn: Connection, code: str) -> Institution:
 
 def add_institution(conn: Connection, actor: str, code: str, name: str, type_: str = "") -> int:
     code, name = code.strip(), name.strip()
-    problems = []
+    problems = nul_problems({"institution_code": code, "institution_name": name, "institution_type": type_})
     if not code or len(code) > 40:
         problems.append(
             FieldProblem("institution_code", code, "机构代码必填,至多40字符 (required, ≤ 40 characters)")
