@@ -88,6 +88,23 @@ def prepare_drawdown(
     key_areas: KeyAreaDefinition,
 ) -> PreparedDrawdown:
     """Validates every field and computes the derived ones; raises ValidationError listing all problems."""
+    return judge_borrower(check_fields(request, catalogue), facts, key_areas)
+
+
+@dataclass
+class CheckedFields:
+    """The half of the booking rules that needs nothing of the borrower, for one request. A bulk import runs it
+    for the next chunk of rows while the previous chunk is written; `judge_borrower` finishes the booking."""
+
+    tool: Tool | None
+    drawn_on: date | None
+    values: dict[str, Any]  # every column but key_area / key_area_reason once `problems` is empty
+    warnings: list[str]
+    problems: list[FieldProblem]
+
+
+def check_fields(request: BookingRequest, catalogue: Catalogue) -> CheckedFields:
+    """Every rule about the request's own fields (tool, dates, amounts, rates, bill, term); collects problems."""
     problems: list[FieldProblem] = []
     warnings: list[str] = []
     tool = resolve_tool(catalogue, request.tool, problems)
@@ -179,34 +196,46 @@ def prepare_drawdown(
             else:
                 warnings.append(f"贷款利率高于上限,依例外原因登记:{values['override_reason']}")
 
-        if facts is not None:
-            problem = eligibility_problem(tool.eligibility, facts, drawn_on)
-            if problem and not values["override_reason"]:
-                problems.append(
-                    FieldProblem("enterprise_uscc", facts.uscc, problem + " (or give an override reason)")
-                )
-            elif problem:
-                warnings.append(f"不符合支持对象,依例外原因登记:{values['override_reason']}")
+    if not problems:
+        assert tool is not None and drawn_on is not None and maturity_on is not None
+        assert amount is not None and principal is not None and cb_rate is not None
+        values.update(
+            tool_code=tool.code,
+            drawn_on=drawn_on,
+            maturity_on=maturity_on,
+            amount_fen=yuan_to_fen(amount),
+            principal_fen=yuan_to_fen(principal),
+            cb_rate_ppm=rate_to_ppm(cb_rate),
+            lend_rate_ppm=rate_to_ppm(lend_rate) if lend_rate is not None else None,
+        )
+        if tool.kind == "rediscount":
+            days = (maturity_on - drawn_on).days
+            values["interest_fen"] = interest_fen(values["amount_fen"], values["cb_rate_ppm"], days)
+    return CheckedFields(tool, drawn_on, values, warnings, problems)
 
+
+def judge_borrower(
+    checked: CheckedFields, facts: EnterpriseFacts | None, key_areas: KeyAreaDefinition
+) -> PreparedDrawdown:
+    """The borrower's half: eligibility for the tool on drawn_on (or an override reason) and the key-area
+    decision; raises ValidationError with every problem of both halves, the fields' first."""
+    problems, warnings = list(checked.problems), list(checked.warnings)
+    tool, drawn_on, override = checked.tool, checked.drawn_on, checked.values["override_reason"]
+    if facts is not None and tool is not None and drawn_on is not None:
+        problem = eligibility_problem(tool.eligibility, facts, drawn_on)
+        if problem and not override:
+            problems.append(
+                FieldProblem("enterprise_uscc", facts.uscc, problem + " (or give an override reason)")
+            )
+        elif problem:
+            warnings.append(f"不符合支持对象,依例外原因登记:{override}")
     if problems:
         raise ValidationError(problems)
-    assert tool is not None and drawn_on is not None and maturity_on is not None
-    assert amount is not None and principal is not None and cb_rate is not None
+    assert tool is not None and drawn_on is not None
     decision = classify(facts, drawn_on, key_areas) if facts else None
-    values.update(
-        tool_code=tool.code,
-        drawn_on=drawn_on,
-        maturity_on=maturity_on,
-        amount_fen=yuan_to_fen(amount),
-        principal_fen=yuan_to_fen(principal),
-        cb_rate_ppm=rate_to_ppm(cb_rate),
-        lend_rate_ppm=rate_to_ppm(lend_rate) if lend_rate is not None else None,
-        key_area=decision.key_area if decision else False,
-        key_area_reason=decision.reason if decision else "",
-    )
-    if tool.kind == "rediscount":
-        days = (maturity_on - drawn_on).days
-        values["interest_fen"] = interest_fen(values["amount_fen"], values["cb_rate_ppm"], days)
+    values = dict(checked.values)
+    values["key_area"] = decision.key_area if decision else False
+    values["key_area_reason"] = decision.reason if decision else ""
     return PreparedDrawdown(tool, values, tuple(warnings))
 
 
