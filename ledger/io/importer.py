@@ -22,9 +22,11 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -43,14 +45,15 @@ from ledger.io.columns import HeaderMap, map_header
 from ledger.io.readers import Table, open_table
 from ledger.services.audit import PendingAudit, append_many, begin_audit, reference_payload
 from ledger.services.booking import not_reversed, ranges_overlap
-from ledger.services.bulk import fast_insert, write_ledger_rows
+from ledger.services.bulk import digest_rows, fast_insert, insert_digested
 from ledger.services.closing import closed_months
-from ledger.services.drawdown_rules import BookingRequest, prepare_drawdown
+from ledger.services.drawdown_rules import BookingRequest, CheckedFields, check_fields, judge_borrower
 from ledger.services.reference import EnterpriseInput, default_valid_to, statuses_of, validate_enterprise
 
 CHUNK = 5000
 IN_LIST = 500  # parameters per IN (...) query: well under SQLite's and psycopg's limits
 MAX_KEPT_ERRORS = 1000
+ANALYZE_FROM = 20_000  # rows written before the first in-transaction ANALYZE (PostgreSQL)
 FIRM_CACHE = 20_000  # enterprises kept between chunks; past this the cache is dropped and refilled on demand
 # Names prepare_drawdown and validate_enterprise use for fields, mapped to the file's column names.
 _FIELD_TO_COLUMN = {"ext_ref": "ref", "batch_ref": "batch_ref", "institution_type": "institution_code"}
@@ -131,6 +134,36 @@ class _Firm:
         self.statuses.append(entry)
         self._held.add(entry)
         self._facts = None
+
+
+_Checked = tuple[
+    int, list[str], dict[str, str], CheckedFields
+]  # row number, the user's row, fields, first half
+
+
+class _Writer:
+    """One thread that runs a chunk's inserts while the importing thread checks the next chunk's fields.
+
+    The inserts overlap the Python rule work because sqlite3 releases the GIL inside sqlite3_step and psycopg
+    while it waits for the server's COPY. The importing thread waits for every insert before it queries the
+    ledger again, so the connection is never used by both threads at once and each chunk's checks see every
+    earlier chunk's rows."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-import-writer")
+        self._pending: list[Future[int]] = []
+
+    def submit(self, insert: Callable[..., int], *args: Any) -> None:
+        self._pending.append(self._pool.submit(insert, *args))
+
+    def wait(self) -> None:
+        """Until the inserts submitted so far are done; an insert's exception is raised here."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -271,24 +304,29 @@ class _ImportRun:
         self.tokens: dict[str, StatusEntry | str] = {}  # a dated token's entry, or a bare token's status name
         # uscc → a (name, industry, size) already found to agree with the ledger: checked once per firm
         self.agreed: dict[str, tuple[str, str, str]] = {}
+        self.writer = _Writer()
+        self.analyzed_at = 0  # rows written when _refresh_statistics last ran
 
     # -- driving ---------------------------------------------------------------------------------------------------
     def run(self, table: Table, progress: Progress | None) -> None:
-        """Chunk by chunk. After each chunk the surviving objects (the firm cache) are moved out of the cyclic
-        collector's way with gc.freeze(): it otherwise rescans them over and over (10–15 % of the run here)."""
-        chunk: list[tuple[int, list[str]]] = []
+        """Chunk by chunk, two stages deep: while the writer thread inserts chunk n, this thread reads chunk n+1
+        and checks its fields (`check`, no database); then it waits for the insert and settles chunk n+1
+        (`settle`: borrowers, the ledger's duplicates, the digest) against a database that holds chunk n.
+
+        After each chunk the surviving objects (the firm cache) are moved out of the cyclic collector's way with
+        gc.freeze(): it otherwise rescans them over and over (10–15 % of the run here)."""
+        rows = iter(enumerate(table.rows, start=1))
         try:
-            for row_no, raw in enumerate(table.rows, start=1):
-                chunk.append((row_no, raw))
-                if len(chunk) >= CHUNK:
-                    self.process(chunk)
-                    chunk = []
-                    gc.freeze()
-                    if progress is not None:
-                        progress(row_no)
-            if chunk:
-                self.process(chunk)
+            while chunk := list(islice(rows, CHUNK)):
+                checked = self.check(chunk)
+                self.writer.wait()
+                self.settle(checked)
+                gc.freeze()
+                if progress is not None and len(chunk) == CHUNK:
+                    progress(chunk[-1][0])
+            self.writer.wait()
         finally:
+            self.writer.close()
             gc.unfreeze()
         if progress is not None:
             progress(self.result.rows)
@@ -317,42 +355,57 @@ class _ImportRun:
             append_many(self.conn, self.actor, records[start : start + CHUNK])
 
     # -- one chunk -------------------------------------------------------------------------------------------------
-    def process(self, chunk: list[tuple[int, list[str]]]) -> None:
+    def check(self, chunk: list[tuple[int, list[str]]]) -> list[_Checked]:
+        """The rows' own fields, judged by the booking rules' first half: pure, so it may run during a write."""
         self.result.rows += len(chunk)
         records = [(row_no, raw, {name: raw[i] for name, i in self.columns}) for row_no, raw in chunk]
         if "\x00" in "".join(map("".join, (raw for _, raw in chunk))):  # rare: one scan of the chunk finds it
             records = self._without_nul(records)
-        self._load_firms({normalise_uscc(f.get("enterprise_uscc", "")) for _, _, f in records})
+        catalogue = self.config.catalogue
+        return [
+            (
+                row_no,
+                raw,
+                fields,
+                check_fields(
+                    BookingRequest(
+                        tool=fields.get("tool", ""),
+                        institution_code=fields.get("institution_code", ""),
+                        enterprise_uscc=fields.get("enterprise_uscc", ""),
+                        drawn_on=fields.get("drawn_on", ""),
+                        maturity_on=fields.get("maturity_on", ""),
+                        amount=fields.get("amount"),
+                        principal=fields.get("principal"),
+                        cb_rate=fields.get("cb_rate"),
+                        lend_rate=fields.get("lend_rate"),
+                        bill_no=fields.get("bill_no") or None,
+                        bill_range=fields.get("bill_range") or None,
+                        batch_ref=fields.get("batch_ref", ""),
+                        ext_ref=fields.get("ref", ""),
+                    ),
+                    catalogue,
+                ),
+            )
+            for row_no, raw, fields in records
+        ]
+
+    def settle(self, records: list[_Checked]) -> None:
+        """Borrowers and banks, the borrower's half of the rules, the ledger's duplicates, then the writes."""
+        self._refresh_statistics()
+        self._load_firms({normalise_uscc(f.get("enterprise_uscc", "")) for _, _, f, _ in records})
         statuses: list[tuple[_Firm, StatusEntry]] = []
         candidates: list[_Candidate] = []
-        for row_no, raw, fields in records:
+        key_areas = self.config.key_areas
+        for row_no, raw, fields, checked in records:
             problems: list[FieldProblem] = []
             institution_id = self._institution(fields, problems)
             firm = self._firm(fields, problems)
-            drawn_on = _try_date(fields.get("drawn_on", ""))
-            if firm is not None and drawn_on is not None:
+            if firm is not None and checked.drawn_on is not None:
                 self._declared_statuses(
-                    firm, fields.get("enterprise_statuses", ""), drawn_on, problems, statuses
+                    firm, fields.get("enterprise_statuses", ""), checked.drawn_on, problems, statuses
                 )
-            request = BookingRequest(
-                tool=fields.get("tool", ""),
-                institution_code=fields.get("institution_code", ""),
-                enterprise_uscc=fields.get("enterprise_uscc", ""),
-                drawn_on=fields.get("drawn_on", ""),
-                maturity_on=fields.get("maturity_on", ""),
-                amount=fields.get("amount"),
-                principal=fields.get("principal"),
-                cb_rate=fields.get("cb_rate"),
-                lend_rate=fields.get("lend_rate"),
-                bill_no=fields.get("bill_no") or None,
-                bill_range=fields.get("bill_range") or None,
-                batch_ref=fields.get("batch_ref", ""),
-                ext_ref=fields.get("ref", ""),
-            )
             try:
-                prepared = prepare_drawdown(
-                    request, self.config.catalogue, firm.facts() if firm else None, self.config.key_areas
-                )
+                prepared = judge_borrower(checked, firm.facts() if firm else None, key_areas)
             except ValidationError as exc:
                 problems.extend(exc.problems)
                 prepared = None
@@ -360,7 +413,7 @@ class _ImportRun:
                 self._reject(row_no, raw, problems)
                 continue
             self.result.warnings += len(prepared.warnings)
-            values = dict(prepared.values)
+            values = prepared.values  # judge_borrower's own copy
             values["institution_id"] = institution_id
             candidates.append(_Candidate(row_no, raw, values, firm))
         to_write = self._check_ledger(candidates)
@@ -503,9 +556,7 @@ class _ImportRun:
             self.result.new_enterprises += len(firms)
         if statuses:
             source = f"导入 {Path(self.result.path).name}"
-            self.result.new_statuses += write_ledger_rows(
-                self.conn,
-                self.audit,
+            self._submit(
                 "enterprise_status",
                 [
                     {
@@ -518,10 +569,27 @@ class _ImportRun:
                     for f, s in statuses
                 ],
             )
+            self.result.new_statuses += len(statuses)
         if rows:
             for c in rows:
                 c.values["enterprise_id"] = c.firm.id
-            self.result.new += write_ledger_rows(self.conn, self.audit, "drawdown", [c.values for c in rows])
+            self._submit("drawdown", [c.values for c in rows])
+            self.result.new += len(rows)
+
+    def _submit(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Digested here, in insert order; inserted by the writer thread while the next chunk is checked."""
+        self.writer.submit(insert_digested, self.conn, table, digest_rows(self.audit, table, rows))
+
+    def _refresh_statistics(self) -> None:
+        """PostgreSQL: ANALYZE the growing tables each time the import has doubled what it wrote. The lookups'
+        plans come from statistics, and tables filled inside one transaction have none: a 500-value IN list then
+        looks like the whole table, so every lookup became a scan (at 1M rows 270 s of a 440 s import went to
+        them). ANALYZE inside the transaction samples its own new rows; SQLite's planner needs no statistics."""
+        written = self.result.new + self.result.new_enterprises + self.result.new_statuses
+        if self.conn.dialect.name != "postgresql" or written < max(ANALYZE_FROM, 2 * self.analyzed_at):
+            return
+        self.conn.exec_driver_sql("ANALYZE drawdown, enterprise, enterprise_status")
+        self.analyzed_at = written
 
     # -- reference data ----------------------------------------------------------------------------------------
     def _institution(self, fields: dict[str, str], problems: list[FieldProblem]) -> int | None:
@@ -782,13 +850,6 @@ def _same_key(values: Any, uscc: str) -> tuple[Any, ...]:
         values["amount_fen"],
         values["principal_fen"],
     )
-
-
-def _try_date(text: str) -> date | None:
-    try:
-        return parse_date(text) if text else None
-    except ValueError:
-        return None
 
 
 def _parts(items: list[str]) -> Iterator[list[str]]:

@@ -33,41 +33,53 @@ def _sqlite_value(value: Any) -> Any:
 def fast_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Inserts tuples (in `columns` order) into `table` in the caller's transaction; returns the row count."""
     names = ", ".join(columns)
+    raw: Any = conn.connection.driver_connection  # the DB-API connection, in the caller's transaction
     if conn.dialect.name == "postgresql":
         count = 0
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
                 count += 1
         return count
     batch = [tuple(_sqlite_value(v) for v in row) for row in rows]
     if batch:
-        marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", batch)  # type: ignore[arg-type]
+        raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' for _ in columns)})", batch)
     return len(batch)
 
 
 def write_ledger_rows(
     conn: Connection, audit: PendingAudit, table: str, rows: Iterable[Mapping[str, Any]]
 ) -> int:
-    """Digest then insert rows of an append-only ledger table under `audit` (one chunk; callers stream).
+    """Digest then insert rows of an append-only ledger table under `audit` (one chunk; callers stream)."""
+    return insert_digested(conn, table, digest_rows(audit, table, rows))
+
+
+def digest_rows(audit: PendingAudit, table: str, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """Adds rows to `audit`'s digest in the order they will be inserted; returns them ready for the insert.
 
     The digest's normalised values (dates as ISO text, booleans as 0/1) are exactly what SQLite stores and what
     PostgreSQL's COPY text input reads for date and boolean columns, so each row is converted once, for both."""
-    columns = LEDGER_COLUMNS[table]
     add = audit.digest.add_values
     tuples = []
     for row in rows:
         values = row_values(table, row)
         add(table, values)
         tuples.append((*values, audit.id))
+    return tuples
+
+
+def insert_digested(conn: Connection, table: str, tuples: Sequence[tuple[Any, ...]]) -> int:
+    """Inserts what digest_rows returned, in that order (the digest is over rows in id order). Touches only the
+    DB-API connection, so an importer may run it in a writer thread while it checks the next chunk."""
     if not tuples:
         return 0
+    columns = (*LEDGER_COLUMNS[table], "audit_id")
     if conn.dialect.name == "postgresql":
-        return fast_insert(conn, table, (*columns, "audit_id"), tuples)
-    names, marks = ", ".join((*columns, "audit_id")), ", ".join("?" for _ in range(len(columns) + 1))
-    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuples)  # type: ignore[arg-type]
+        return fast_insert(conn, table, columns, tuples)
+    raw: Any = conn.connection.driver_connection  # values are already SQLite's (digest_rows normalised them)
+    raw.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", tuples
+    )
     return len(tuples)
 
 
