@@ -161,6 +161,43 @@ def test_chunks_written_behind_the_checks_give_the_same_ledger(
     assert again.ok and (again.new, again.skipped) == (0, 10)
 
 
+def test_a_large_file_checked_in_a_child_process_gives_the_same_result(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files past PARALLEL_BYTES are read and field-checked in a child process: the same row errors (with row
+    numbers across chunks), the same rejects file, the same ledger and digest as in-process."""
+    monkeypatch.setattr("ledger.io.importer.CHUNK", 3)
+    rows = [relending_row(n % 3 + 1, ref=f"R{n}", amount=f"{100000 + n}") for n in range(7)]
+    rows[4] = relending_row(2, ref="R4", drawn_on="2023-02-30")  # a field error in the second chunk
+    rows.append(relending_row(1, ref="R8", enterprise_name="北京\x00科技"))  # NUL: refused before any query
+    path = write_csv(tmp_path / "in.csv", rows)
+    in_process = import_drawdowns(ledger, path, dry_run=True)
+    monkeypatch.setattr("ledger.io.importer.PARALLEL_BYTES", 0)
+    before = counts(ledger)
+    child = import_drawdowns(ledger, path, rejects=tmp_path / "rejects.csv")
+    assert child.errors == in_process.errors and _errors(child) == {(5, "drawn_on"), (8, "enterprise_name")}
+    assert (child.rows, child.new, child.rejected) == (8, 6, 2)
+    assert counts(ledger) == before  # all or nothing
+    with (tmp_path / "rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        assert [r["行号 (row)"] for r in csv.DictReader(handle)] == ["5", "8"]
+    good = import_drawdowns(ledger, write_csv(tmp_path / "good.csv", rows[:4] + rows[5:7]))
+    assert good.ok and good.new == 6 and ledger.verify_audit().ok
+
+
+def test_a_file_that_breaks_mid_way_in_the_child_is_a_file_error(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.io.readers import FileFormatError
+
+    monkeypatch.setattr("ledger.io.importer.PARALLEL_BYTES", 0)
+    path = write_csv(tmp_path / "in.csv", [relending_row(1), relending_row(2)])
+    path.write_bytes(path.read_bytes() + "第三行,".encode("gb18030") + b"\n")  # the encoding changes mid-file
+    before = counts(ledger)
+    with pytest.raises(FileFormatError):
+        import_drawdowns(ledger, path)
+    assert counts(ledger) == before
+
+
 def test_known_enterprise_must_agree(ledger: Ledger, tmp_path: Path) -> None:
     setup_bank(ledger)
     add_borrower(ledger, 1, industry="I6510", size="small", name="北京一号科技有限公司")

@@ -76,6 +76,8 @@ class EnterpriseFacts:
     def statuses_on(self, day: date) -> tuple[str, ...]:
         held = self._on.get(day)
         if held is None:
+            if len(self._on) >= 8:  # bounded: an importer keeps tens of thousands of these
+                self._on.clear()
             held = self._on[day] = tuple(sorted({s.status for s in self.statuses if s.valid_on(day)}))
         return held
 

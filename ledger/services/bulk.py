@@ -50,33 +50,22 @@ def fast_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iter
 def write_ledger_rows(
     conn: Connection, audit: PendingAudit, table: str, rows: Iterable[Mapping[str, Any]]
 ) -> int:
-    """Digest then insert rows of an append-only ledger table under `audit` (one chunk; callers stream)."""
-    return insert_digested(conn, table, digest_rows(audit, table, rows))
-
-
-def digest_rows(audit: PendingAudit, table: str, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    """Adds rows to `audit`'s digest in the order they will be inserted; returns them ready for the insert.
+    """Digest then insert rows of an append-only ledger table under `audit` (one chunk; callers stream).
 
     The digest's normalised values (dates as ISO text, booleans as 0/1) are exactly what SQLite stores and what
     PostgreSQL's COPY text input reads for date and boolean columns, so each row is converted once, for both."""
+    columns = (*LEDGER_COLUMNS[table], "audit_id")
     add = audit.digest.add_values
     tuples = []
     for row in rows:
         values = row_values(table, row)
         add(table, values)
         tuples.append((*values, audit.id))
-    return tuples
-
-
-def insert_digested(conn: Connection, table: str, tuples: Sequence[tuple[Any, ...]]) -> int:
-    """Inserts what digest_rows returned, in that order (the digest is over rows in id order). Touches only the
-    DB-API connection, so an importer may run it in a writer thread while it checks the next chunk."""
     if not tuples:
         return 0
-    columns = (*LEDGER_COLUMNS[table], "audit_id")
     if conn.dialect.name == "postgresql":
         return fast_insert(conn, table, columns, tuples)
-    raw: Any = conn.connection.driver_connection  # values are already SQLite's (digest_rows normalised them)
+    raw: Any = conn.connection.driver_connection  # the DB-API connection, in the caller's transaction
     raw.executemany(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", tuples
     )

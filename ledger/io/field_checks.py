@@ -1,0 +1,147 @@
+"""An import file's rows with their own fields checked: the half of an import that needs no database.
+
+Reading a row, mapping its columns and running `check_fields` (tool, dates, amounts, rates, bill, term) is about
+a third of an import's work and depends on nothing but the file and the tool catalogue. For a large file it
+therefore runs in a child process, a chunk ahead of the importing process, which meanwhile settles the previous
+chunk against the ledger (borrowers, duplicates, writes): on two cores the two halves overlap. A small file is
+checked in-process by the same function; only where it runs differs.
+
+What crosses the pipe is plain data: the user's row (its cells are also the mapped fields' values, so pickle
+sends each string once) and the checked fields with the tool as its code. The child is a spawned interpreter
+(safe in a process that has threads, like the TUI); it stops at the end of the file, or when the pipe breaks
+because the importer stopped early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from ledger.domain.errors import FieldProblem, nul_problems
+from ledger.io.readers import open_table
+from ledger.services.drawdown_rules import BookingRequest, CheckedFields, check_fields
+from ledger.tools import Catalogue
+
+# One row: number (1 = first data row), the user's cells and the mapped fields.
+Record = tuple[int, list[str], dict[str, str]]
+# A row's own fields checked, or, for a row with a NUL byte (which must not reach a query), its problems.
+Checked = CheckedFields | list[FieldProblem]
+
+
+def read_rows(
+    rows: Iterable[list[str]], columns: list[tuple[str, int]], chunk: int
+) -> Iterator[list[Record]]:
+    """The rows of a file, `chunk` at a time, numbered and mapped to the import's field names."""
+    numbered = iter(enumerate(rows, start=1))
+    while part := list(islice(numbered, chunk)):
+        yield [(row_no, raw, {name: raw[i] for name, i in columns}) for row_no, raw in part]
+
+
+def check_chunk(records: list[Record], catalogue: Catalogue) -> list[Checked]:
+    """Each row's own fields, judged by the booking rules' first half."""
+    suspect = "\x00" in "".join(map("".join, (raw for _, raw, _ in records)))  # rare: one scan finds it
+    return [
+        problems
+        if suspect and (problems := nul_problems(fields))
+        else check_fields(_request(fields), catalogue)
+        for _, _, fields in records
+    ]
+
+
+def _request(fields: dict[str, str]) -> BookingRequest:
+    return BookingRequest(
+        tool=fields.get("tool", ""),
+        institution_code=fields.get("institution_code", ""),
+        enterprise_uscc=fields.get("enterprise_uscc", ""),
+        drawn_on=fields.get("drawn_on", ""),
+        maturity_on=fields.get("maturity_on", ""),
+        amount=fields.get("amount"),
+        principal=fields.get("principal"),
+        cb_rate=fields.get("cb_rate"),
+        lend_rate=fields.get("lend_rate"),
+        bill_no=fields.get("bill_no") or None,
+        bill_range=fields.get("bill_range") or None,
+        batch_ref=fields.get("batch_ref", ""),
+        ext_ref=fields.get("ref", ""),
+    )
+
+
+class CheckerProcess:
+    """check_chunk over a file in a child process, which reads the file itself: iterate it for each chunk's
+    results, in the order the importer reads the same rows with read_rows; close it when done (or early).
+
+    Only the results cross the pipe, as plain tuples: unpickling the user's rows too cost the importer more
+    than reading them again (1.3–2.7 s against 0.7 s for the 100k-row file)."""
+
+    def __init__(
+        self, path: str | Path, columns: list[tuple[str, int]], catalogue: Catalogue, chunk: int
+    ) -> None:
+        self.catalogue = catalogue
+        context = multiprocessing.get_context("spawn")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_serve,
+            args=(send, str(path), columns, catalogue, chunk),
+            name="ledger-import-checker",
+            daemon=True,
+        )
+        self._process.start()
+        send.close()  # the child holds the only sending end: its exit ends the pipe
+
+    def __iter__(self) -> Iterator[list[Checked]]:
+        find = self.catalogue.find
+        while True:
+            kind, payload = self._receive.recv()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise payload
+            yield [
+                c if isinstance(c, list) else CheckedFields(find(c[0]) if c[0] else None, *c[1:])
+                for c in payload
+            ]
+
+    def close(self) -> None:
+        self._receive.close()
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+
+
+def _serve(
+    send: Connection, path: str, columns: list[tuple[str, int]], catalogue: Catalogue, chunk: int
+) -> None:
+    """The child: read, check, ship chunk by chunk; a reading error (say, the encoding changes mid-file) goes to
+    the importer, which reports it as it would in-process."""
+    try:
+        table = open_table(path)
+        for records in read_rows(table.rows, columns, chunk):
+            send.send(("chunk", [_ship(c) for c in check_chunk(records, catalogue)]))
+        send.send(("end", None))
+    except (BrokenPipeError, EOFError):
+        return  # the importer stopped reading: nothing to tell
+    except Exception as exc:  # every other failure is the importer's to report
+        _send_error(send, exc)
+    finally:
+        send.close()
+
+
+def _send_error(send: Connection, exc: BaseException) -> None:
+    try:
+        send.send(("error", exc))
+    except Exception:  # the exception itself would not pickle, or the pipe is gone
+        with contextlib.suppress(BrokenPipeError, OSError):
+            send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+def _ship(c: Checked) -> Any:
+    """A plain tuple in CheckedFields' field order, the tool by code (a Tool carries its rate table and caches)."""
+    if isinstance(c, list):
+        return c
+    return (c.tool.code if c.tool else None, c.drawn_on, c.values, c.warnings, c.problems)
