@@ -218,22 +218,24 @@ def judge_borrower(
     checked: CheckedFields, facts: EnterpriseFacts | None, key_areas: KeyAreaDefinition
 ) -> PreparedDrawdown:
     """The borrower's half: eligibility for the tool on drawn_on (or an override reason) and the key-area
-    decision; raises ValidationError with every problem of both halves, the fields' first."""
-    problems, warnings = list(checked.problems), list(checked.warnings)
+    decision; raises ValidationError with every problem of both halves, the fields' first. The returned
+    drawdown's values are `checked.values` completed (not a copy): a CheckedFields is judged once."""
+    problems, warnings = checked.problems, checked.warnings
     tool, drawn_on, override = checked.tool, checked.drawn_on, checked.values["override_reason"]
     if facts is not None and tool is not None and drawn_on is not None:
         problem = eligibility_problem(tool.eligibility, facts, drawn_on)
         if problem and not override:
-            problems.append(
-                FieldProblem("enterprise_uscc", facts.uscc, problem + " (or give an override reason)")
-            )
+            problems = [
+                *problems,
+                FieldProblem("enterprise_uscc", facts.uscc, problem + " (or give an override reason)"),
+            ]
         elif problem:
-            warnings.append(f"不符合支持对象,依例外原因登记:{override}")
+            warnings = [*warnings, f"不符合支持对象,依例外原因登记:{override}"]
     if problems:
         raise ValidationError(problems)
     assert tool is not None and drawn_on is not None
     decision = classify(facts, drawn_on, key_areas) if facts else None
-    values = dict(checked.values)
+    values = checked.values
     values["key_area"] = decision.key_area if decision else False
     values["key_area_reason"] = decision.reason if decision else ""
     return PreparedDrawdown(tool, values, tuple(warnings))
