@@ -1,10 +1,12 @@
 """`ledger import drawdowns`: a bank's loan or bill list into the ledger, all or nothing, under one audit record.
 
-Every row goes through `prepare_drawdown`, the pure half of `ledger book`; the database half of booking
-(institution and enterprise exist, bill or sub-bill range not held by a live drawdown, reference not used, month
-open) is answered from data prefetched once per chunk of rows instead of a query per row, and the same checks catch
-duplicates within the file. Rows are written chunk by chunk inside one transaction, so memory does not grow with
-the file; at the end the transaction commits only if no row had a problem (and never for --dry-run).
+Every row goes through the booking rules `ledger book` uses, in their two pure halves: `check_fields` (the row's
+own fields; ledger.io.field_checks, in a child process for a large file) and `judge_borrower` (eligibility and the
+key-area decision, from the borrower's facts). The database half of booking (institution and enterprise exist,
+bill or sub-bill range not held by a live drawdown, reference not used, month open) is answered from data fetched
+once per chunk of rows instead of a query per row, and the same checks catch duplicates within the file. Rows are
+written chunk by chunk inside one transaction, so memory does not grow with the file; at the end the transaction
+commits only if no row had a problem (and never for --dry-run).
 
 Duplicates already in the ledger make a re-import harmless: a row whose tool + bill number + range, or institution
 + reference, matches a live drawdown is skipped and counted. A row that matches a drawdown written earlier by this
