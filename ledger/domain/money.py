@@ -75,9 +75,8 @@ def _parse_yuan(value: object) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-@lru_cache(
-    maxsize=65536
-)  # by value (Decimal('1.5') == Decimal('1.50'), same fen): once per row in bulk loads
+# Memoised by value (Decimal('1.5') == Decimal('1.50'): same fen); bulk loads convert once per row.
+@lru_cache(maxsize=65536)
 def yuan_to_fen(amount: Decimal) -> int:
     q = amount.quantize(Decimal("0.01"))
     if q != amount:

@@ -6,10 +6,10 @@ therefore runs in a child process, a chunk ahead of the importing process, which
 chunk against the ledger (borrowers, duplicates, writes): on two cores the two halves overlap. A small file is
 checked in-process by the same function; only where it runs differs.
 
-What crosses the pipe is plain data: the user's row (its cells are also the mapped fields' values, so pickle
-sends each string once) and the checked fields with the tool as its code. The child is a spawned interpreter
-(safe in a process that has threads, like the TUI); it stops at the end of the file, or when the pipe breaks
-because the importer stopped early.
+Only the checked fields cross the pipe, as plain tuples with the tool as its code; the importer reads the same
+rows itself with read_rows (cheaper than unpickling them). The child is a spawned interpreter (safe in a process
+that has threads, like the TUI); it stops at the end of the file, or when the pipe breaks because the importer
+stopped early.
 """
 
 from __future__ import annotations
