@@ -140,8 +140,8 @@ def test_duplicate_across_chunks_is_caught(
 def test_chunks_written_behind_the_checks_give_the_same_ledger(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Chunk n is inserted by the writer thread while chunk n+1 is checked, and PostgreSQL re-analyses the
-    growing tables inside the transaction: neither may change a figure, an id order or the audit digest."""
+    """Rows are written chunk by chunk, and PostgreSQL re-analyses the growing tables inside the transaction:
+    neither may change a figure, an id order or the audit digest."""
     monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
     monkeypatch.setattr("ledger.io.importer.ANALYZE_FROM", 1)
     rows = [relending_row(n % 3 + 1, ref=f"R{n}", amount=f"{100000 + n}") for n in range(9)]
@@ -182,6 +182,38 @@ def test_a_large_file_checked_in_a_child_process_gives_the_same_result(
         assert [r["行号 (row)"] for r in csv.DictReader(handle)] == ["5", "8"]
     good = import_drawdowns(ledger, write_csv(tmp_path / "good.csv", rows[:4] + rows[5:7]))
     assert good.ok and good.new == 6 and ledger.verify_audit().ok
+
+
+@pytest.mark.parametrize("where", ["in-process", "child process"])
+def test_rejects_file_gives_back_each_rejected_row_in_file_order(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The rejects file is filled from row numbers and the file read again: the user's own cells must come back
+    for the right row, in file order, even when a chunk rejects a later row (a field error) before an earlier
+    one (a duplicate, found after the row checks) and when blank lines are skipped in the numbering."""
+    monkeypatch.setattr("ledger.io.importer.CHUNK", 3)
+    if where == "child process":
+        monkeypatch.setattr("ledger.io.importer.PARALLEL_BYTES", 0)
+    rows = [
+        relending_row(1, ref="R1", amount="100001"),
+        relending_row(2, ref="R1", amount="100002"),  # reference twice: rejected by the ledger checks
+        relending_row(3, ref="R3", amount="100003", drawn_on="2023-02-30"),  # rejected by the row checks
+        relending_row(4, ref="R4", amount="100004"),
+        relending_row(5, ref="R5", amount="一百万"),
+    ]
+    path = write_csv(tmp_path / "in.csv", rows)
+    text_of = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join([*text_of[:3], ",,,\r\n", *text_of[3:]]), encoding="utf-8")  # a blank row
+    result = import_drawdowns(ledger, path, rejects=tmp_path / "rejects.csv")
+    assert not result.ok and result.rejected == 3
+    with (tmp_path / "rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        back = list(csv.DictReader(handle))
+    assert [(r["行号 (row)"], r["amount"], r["ref"]) for r in back] == [
+        ("2", "100002", "R1"),
+        ("3", "100003", "R3"),
+        ("5", "一百万", "R5"),
+    ]
+    assert "ref" in back[0]["错误 (errors)"] and "drawn_on" in back[1]["错误 (errors)"]
 
 
 def test_a_file_that_breaks_mid_way_in_the_child_is_a_file_error(

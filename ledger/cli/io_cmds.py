@@ -15,7 +15,8 @@ from typing import Any
 from ledger.cli.common import CommandFailed, add_json_flag, open_ledger
 from ledger.io.enterprises import import_enterprises
 from ledger.io.exporter import FORMATS, export_drawdowns
-from ledger.io.importer import ImportResult, RowError, import_drawdowns
+from ledger.io.importer import ImportResult, import_drawdowns
+from ledger.io.rejects import RowError
 
 SHOWN_ERRORS = 100
 PROGRESS_FROM_ROWS = 5000

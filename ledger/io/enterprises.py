@@ -23,8 +23,9 @@ from ledger.domain.enterprise import StatusEntry, normalise_status
 from ledger.domain.errors import FieldProblem, ValidationError
 from ledger.facade import Ledger
 from ledger.io.columns import ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED, map_header
-from ledger.io.importer import MAX_KEPT_ERRORS, RowError, _Rejects, file_sha256
+from ledger.io.importer import MAX_KEPT_ERRORS, file_sha256
 from ledger.io.readers import open_table
+from ledger.io.rejects import RejectsFile, RowError
 from ledger.services.audit import append_many, begin_audit, reference_payload
 from ledger.services.bulk import fast_insert, write_ledger_rows
 from ledger.services.reference import EnterpriseInput, default_valid_to, statuses_of, validate_enterprise
@@ -62,7 +63,7 @@ def import_enterprises(
     if problems:
         raise ValidationError(problems)
     result = EnterpriseImportResult(str(path), dry_run, ignored_columns=header.ignored)
-    rejects_file = _Rejects(rejects, table.header)
+    rejects_file = RejectsFile(rejects, table.header)
     records = [
         (n, raw, {name: raw[i] for name, i in header.index.items()})
         for n, raw in enumerate(table.rows, start=1)

@@ -18,7 +18,6 @@ institutions and enterprises get the same 'create' records `ledger add-enterpris
 
 from __future__ import annotations
 
-import csv
 import gc
 import hashlib
 import re
@@ -27,8 +26,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import count
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy import Table as SqlTable
@@ -42,8 +42,9 @@ from ledger.domain.industry import normalise_industry
 from ledger.domain.uscc import normalise_uscc
 from ledger.facade import Ledger
 from ledger.io.columns import HeaderMap, map_header
-from ledger.io.field_checks import Checked, CheckerProcess, Record, check_chunk, read_rows
+from ledger.io.field_checks import CheckerProcess, Chunk, check_chunk, read_rows
 from ledger.io.readers import Table, open_table
+from ledger.io.rejects import RejectsByRow, RowError
 from ledger.services.audit import PendingAudit, append_many, begin_audit, reference_payload
 from ledger.services.booking import not_reversed, ranges_overlap
 from ledger.services.bulk import fast_insert, write_ledger_rows
@@ -67,20 +68,6 @@ Progress = Callable[[int], None]
 _ENT = cast(SqlTable, Enterprise.__table__)  # type: ignore[attr-defined]
 _INST = cast(SqlTable, Institution.__table__)  # type: ignore[attr-defined]
 _DD = cast(SqlTable, Drawdown.__table__)  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem of one data row (row 1 = the first row after the header)."""
-
-    row: int
-    column: str
-    value: str
-    rule: str
-
-    def __str__(self) -> str:
-        shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
-        return f"第{self.row}行 {self.column}={shown!r}: {self.rule}"
 
 
 @dataclass
@@ -144,38 +131,8 @@ class _Firm:
 @dataclass
 class _Candidate:
     row_no: int
-    raw: list[str]
     values: dict[str, Any]
     firm: _Firm
-
-
-class _Rejects:
-    """The rejects CSV: the user's own row, its row number and every problem, opened on the first rejected row."""
-
-    def __init__(self, path: str | Path | None, header: list[str]) -> None:
-        self.path, self.header = path, header
-        self._handle: TextIO | None = None
-        self._writer: Any = None
-
-    def write(self, row_no: int, raw: list[str], problems: list[RowError]) -> None:
-        if self.path is None:
-            return
-        if self._writer is None:
-            self._open()
-        text = "; ".join(f"{p.column}={p.value!r}: {p.rule}" for p in problems)
-        self._writer.writerow([*raw, row_no, text])
-
-    def _open(self) -> None:
-        assert self.path is not None
-        self._handle = Path(self.path).open("w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by close()
-        self._writer = csv.writer(self._handle)
-        self._writer.writerow([*self.header, "行号 (row)", "错误 (errors)"])
-
-    def close(self) -> None:
-        if self.path is not None and self._writer is None:
-            self._open()  # a clean run leaves a header-only file, never a stale one from an earlier run
-        if self._handle is not None:
-            self._handle.close()
 
 
 def file_sha256(path: str | Path) -> str:
@@ -205,7 +162,7 @@ def import_drawdowns(
         _drain(table)
         raise ValidationError(problems)
     result = ImportResult(str(path), table.encoding, dry_run, ignored_columns=header_map.ignored)
-    rejects_file = _Rejects(rejects, table.header)
+    rejects_file = RejectsByRow(rejects, table.header, path)
     try:
         with ledger.connect() as conn, _custom_plans(conn):
             transaction = conn.begin()
@@ -261,7 +218,7 @@ class _ImportRun:
         actor: str,
         header: HeaderMap,
         result: ImportResult,
-        rejects: _Rejects,
+        rejects: RejectsByRow,
     ) -> None:
         self.conn, self.config, self.actor, self.header = conn, config, actor, header
         self.result, self.rejects = result, rejects
@@ -294,21 +251,22 @@ class _ImportRun:
         After each chunk the surviving objects (the firm cache) are moved out of the cyclic collector's way with
         gc.freeze(): it otherwise rescans them over and over (10–15 % of the run here)."""
         columns, catalogue = self.columns, self.config.catalogue
-        records = read_rows(table.rows, columns, CHUNK)
         checker: CheckerProcess | None = None
-        chunks: Iterable[tuple[list[Record], list[Checked]]]
+        chunks: Iterable[Chunk]
         if table.path.stat().st_size >= PARALLEL_BYTES:
+            _drain(table)  # the child reads the file; this process needs nothing of it but the header
             checker = CheckerProcess(table.path, columns, catalogue, CHUNK)
-            chunks = zip(records, checker, strict=True)
+            chunks = checker
         else:
-            chunks = ((part, check_chunk(part, catalogue)) for part in records)
+            chunks = (check_chunk(part, catalogue) for part in read_rows(table.rows, columns, CHUNK))
         try:
-            for part, checked in chunks:
-                self.result.rows += len(part)
-                self.settle(part, checked)
+            for chunk in chunks:
+                self.result.rows += len(chunk.checked)
+                self.settle(chunk)
+                self.rejects.end_chunk()
                 gc.freeze()
-                if progress is not None and len(part) == CHUNK:
-                    progress(part[-1][0])
+                if progress is not None and len(chunk.checked) == CHUNK:
+                    progress(self.result.rows)
         finally:
             if checker is not None:
                 checker.close()
@@ -340,42 +298,43 @@ class _ImportRun:
             append_many(self.conn, self.actor, records[start : start + CHUNK])
 
     # -- one chunk -------------------------------------------------------------------------------------------------
-    def settle(self, records: list[Record], checked_fields: list[Checked]) -> None:
+    def settle(self, chunk: Chunk) -> None:
         """Borrowers and banks, the borrower's half of the rules, the ledger's duplicates, then the writes."""
         self._refresh_statistics()
         self._load_firms(
             {
-                normalise_uscc(f.get("enterprise_uscc", ""))
-                for (_, _, f), c in zip(records, checked_fields, strict=True)
+                normalise_uscc(b[2])
+                for b, c in zip(chunk.borrowers, chunk.checked, strict=True)
                 if not isinstance(c, list)
             }
         )
         statuses: list[tuple[_Firm, StatusEntry]] = []
         candidates: list[_Candidate] = []
         key_areas = self.config.key_areas
-        for (row_no, raw, fields), checked in zip(records, checked_fields, strict=True):
+        for row_no, borrower, checked in zip(
+            count(chunk.first_row), chunk.borrowers, chunk.checked, strict=False
+        ):
             if isinstance(checked, list):  # a NUL byte: refused before any of its text reaches a query
-                self._reject(row_no, raw, checked)
+                self._reject(row_no, checked)
                 continue
+            bank_code, bank_name, uscc, firm_name, industry, size, declared = borrower
             problems: list[FieldProblem] = []
-            institution_id = self._institution(fields, problems)
-            firm = self._firm(fields, problems)
+            institution_id = self._institution(bank_code, bank_name, problems)
+            firm = self._firm(uscc, firm_name, industry, size, problems)
             if firm is not None and checked.drawn_on is not None:
-                self._declared_statuses(
-                    firm, fields.get("enterprise_statuses", ""), checked.drawn_on, problems, statuses
-                )
+                self._declared_statuses(firm, declared, checked.drawn_on, problems, statuses)
             try:
                 prepared = judge_borrower(checked, firm.facts() if firm else None, key_areas)
             except ValidationError as exc:
                 problems.extend(exc.problems)
                 prepared = None
             if problems or prepared is None or firm is None or institution_id is None:
-                self._reject(row_no, raw, problems)
+                self._reject(row_no, problems)
                 continue
             self.result.warnings += len(prepared.warnings)
             values = prepared.values
             values["institution_id"] = institution_id
-            candidates.append(_Candidate(row_no, raw, values, firm))
+            candidates.append(_Candidate(row_no, values, firm))
         to_write = self._check_ledger(candidates)
         self._write(self.new_firms, statuses, to_write)
         self.created += [(f.uscc, reference_payload("enterprise", f)) for f in self.new_firms]
@@ -476,7 +435,7 @@ class _ImportRun:
                     )
                 )
             if problems:
-                self._reject(c.row_no, c.raw, problems)
+                self._reject(c.row_no, problems)
                 continue
             if bill_no:
                 chunk_bills.setdefault(bill_no, []).append((bill_range, c.row_no))
@@ -537,11 +496,9 @@ class _ImportRun:
         self.analyzed_at = written
 
     # -- reference data ----------------------------------------------------------------------------------------
-    def _institution(self, fields: dict[str, str], problems: list[FieldProblem]) -> int | None:
-        code = fields.get("institution_code", "").strip()
+    def _institution(self, code: str, name: str, problems: list[FieldProblem]) -> int | None:
         if code in self.institutions:
             return self.institutions[code]
-        name = fields.get("institution_name", "").strip()
         if not code:
             problems.append(FieldProblem("institution_code", "", "机构代码必填 (required)"))
         elif len(code) > 40:
@@ -580,12 +537,12 @@ class _ImportRun:
             for r in rows:
                 self.firms[r[1]] = _Firm(r[1], r[2], r[3], r[4], list(statuses[r[0]]), id=r[0])
 
-    def _firm(self, fields: dict[str, str], problems: list[FieldProblem]) -> _Firm | None:
-        raw_uscc = fields.get("enterprise_uscc", "")
+    def _firm(
+        self, raw_uscc: str, name: str, industry: str, size: str, problems: list[FieldProblem]
+    ) -> _Firm | None:
+        """The row's borrower (cells as the readers give them: stripped), found or created; a known one must
+        agree with the row."""
         firm = self.firms.get(normalise_uscc(raw_uscc))
-        name = fields.get("enterprise_name", "").strip()
-        industry = fields.get("industry_code", "").strip()
-        size = fields.get("enterprise_size", "").strip()
         if firm is None:
             try:
                 clean = validate_enterprise(EnterpriseInput(raw_uscc, name, industry, size))
@@ -738,7 +695,7 @@ class _ImportRun:
                 found[(row[1], row[2])] = (row[0], row[3])
         return found
 
-    def _reject(self, row_no: int, raw: list[str], problems: list[FieldProblem]) -> None:
+    def _reject(self, row_no: int, problems: list[FieldProblem]) -> None:
         errors = [
             RowError(row_no, _FIELD_TO_COLUMN.get(p.field, p.field), p.value, p.rule)
             for p in (problems or [FieldProblem("", "", "无法处理的行 (row could not be processed)")])
@@ -748,7 +705,7 @@ class _ImportRun:
         room = MAX_KEPT_ERRORS - len(self.result.errors)
         if room > 0:
             self.result.errors.extend(errors[:room])
-        self.rejects.write(row_no, raw, errors)
+        self.rejects.write(row_no, errors)
 
 
 def fast_insert_returning_id(conn: Connection, code: str, name: str) -> int:
