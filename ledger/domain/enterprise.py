@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 SIZES: dict[str, str] = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
 _SIZE_BY_ANY = {
@@ -68,18 +69,29 @@ class EnterpriseFacts:
     industry_code: str
     size: str
     statuses: tuple[StatusEntry, ...] = field(default_factory=tuple)
-    # statuses_on's answers: eligibility and the key-area decision both ask it for every drawdown of a bulk load.
-    _on: dict[date, tuple[str, ...]] = field(
-        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    # statuses_on is piecewise constant in the day: the statuses held change only on a day an entry starts or the
+    # day after one ends. Eligibility and the key-area decision ask it for every drawdown of a bulk load, so the
+    # pieces are worked out once per borrower (on first use) and each answer is then a bisection.
+    _pieces: list[tuple[list[date], list[tuple[str, ...]]]] = field(
+        default_factory=list, init=False, repr=False, compare=False, hash=False
     )
 
     def statuses_on(self, day: date) -> tuple[str, ...]:
-        held = self._on.get(day)
-        if held is None:
-            if len(self._on) >= 8:  # bounded: an importer keeps tens of thousands of these
-                self._on.clear()
-            held = self._on[day] = tuple(sorted({s.status for s in self.statuses if s.valid_on(day)}))
-        return held
+        if not self._pieces:
+            self._pieces.append(_pieces(self.statuses))
+        starts, held = self._pieces[0]
+        return held[bisect_right(starts, day) - 1]
+
+
+def _pieces(statuses: tuple[StatusEntry, ...]) -> tuple[list[date], list[tuple[str, ...]]]:
+    """The days on which the statuses held change (from date.min) and what is held from each until the next."""
+    changes = {date.min}
+    for s in statuses:
+        changes.add(s.valid_from)
+        if s.valid_to is not None and s.valid_to < date.max:
+            changes.add(s.valid_to + timedelta(days=1))
+    starts = sorted(changes)
+    return starts, [tuple(sorted({s.status for s in statuses if s.valid_on(day)})) for day in starts]
 
 
 def size_from_figures(employees: int, revenue_yuan: int) -> str:

@@ -55,21 +55,20 @@ def write_ledger_rows(
     The digest's normalised values (dates as ISO text, booleans as 0/1) are exactly what SQLite stores and what
     PostgreSQL's COPY text input reads for date and boolean columns, so each row is converted once, for both."""
     columns = (*LEDGER_COLUMNS[table], "audit_id")
-    add = audit.digest.add_values
-    tuples = []
-    for row in rows:
-        values = row_values(table, row)
-        add(table, values)
-        tuples.append((*values, audit.id))
-    if not tuples:
+    values = [row_values(table, row) for row in rows]
+    if not values:
         return 0
+    audit.digest.add_rows(table, values)
+    audit_id = audit.id
+    for each in values:
+        each.append(audit_id)  # the insert's last column; the digest above is of the row's own values
     if conn.dialect.name == "postgresql":
-        return fast_insert(conn, table, columns, tuples)
+        return fast_insert(conn, table, columns, values)
     raw: Any = conn.connection.driver_connection  # the DB-API connection, in the caller's transaction
     raw.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", tuples
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", values
     )
-    return len(tuples)
+    return len(values)
 
 
 def insert_rows(

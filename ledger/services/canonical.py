@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
+
+from sqlalchemy import Boolean, Date, DateTime
+from sqlmodel import SQLModel
+
+import ledger.db.models  # noqa: F401 - the tables row_values is planned from
 
 # Columns hashed per ledger table (everything but the surrogate id and the audit link).
 LEDGER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -73,11 +79,39 @@ _BY_TYPE: dict[type, Any] = {bool: int, date: date.isoformat, datetime: datetime
 _ROW_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+def _typed_positions(table: str) -> tuple[int, ...]:
+    """Where a row of `table` holds dates and booleans (the only non-canonical values a ledger row has: money and
+    rates are integers, everything else text), found from the models so a new column cannot be missed."""
+    columns = SQLModel.metadata.tables[table].columns
+    return tuple(
+        i
+        for i, name in enumerate(LEDGER_COLUMNS[table])
+        if isinstance(columns[name].type, Date | DateTime | Boolean)
+    )
+
+
+def _getter(columns: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    if len(columns) == 1:
+        (only,) = columns
+        return lambda row: (row[only],)
+    return itemgetter(*columns)
+
+
+# Per table: the columns' values in one C call, and the positions that may need normalising. A bulk load digests
+# a million rows; normalising all 18 values of each took 7 s of a 90 s import, these 3 take a fraction.
+_ROW_PLAN = {table: (_getter(columns), _typed_positions(table)) for table, columns in LEDGER_COLUMNS.items()}
+
+
 def row_values(table: str, row: Mapping[str, Any]) -> list[Any]:
-    return [
-        v if (t := type(v)) in _PLAIN else _BY_TYPE.get(t, normalise)(v)
-        for v in map(row.__getitem__, LEDGER_COLUMNS[table])
-    ]
+    """The row's values in LEDGER_COLUMNS order, canonical (dates ISO text, booleans 0/1). A value of another
+    type in a text or integer column is left for the JSON encoder to refuse, as it refuses any non-JSON type."""
+    get, typed = _ROW_PLAN[table]
+    values = list(get(row))
+    for i in typed:
+        value = values[i]
+        if (kind := type(value)) not in _PLAIN:
+            values[i] = _BY_TYPE.get(kind, normalise)(value)
+    return values
 
 
 class RowsDigest:
@@ -98,6 +132,16 @@ class RowsDigest:
         hasher.update(_ROW_TEXT(list(values)).encode())
         hasher.update(b"\n")
         self.count += 1
+
+    def add_rows(self, table: str, rows: list[list[Any]]) -> None:
+        """add_values for many rows of canonical values at once: the same bytes in one update (bulk writes)."""
+        if not rows:
+            return
+        hasher = self._per_table.get(table)
+        if hasher is None:
+            hasher = self._per_table[table] = hashlib.sha256()
+        hasher.update(("\n".join(map(_ROW_TEXT, rows)) + "\n").encode())
+        self.count += len(rows)
 
     def add_many(self, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
