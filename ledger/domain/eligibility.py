@@ -26,7 +26,7 @@ def eligibility_problem(rule: Eligibility, facts: EnterpriseFacts, on: date) -> 
     """None when eligible, else a sentence naming the target the borrower misses."""
     if rule.open:
         return None
-    if any(s in rule.statuses for s in facts.statuses_on(on)):
+    if any(map(rule.statuses.__contains__, facts.statuses_on(on))):
         return None
     if rule.industry_prefixes and facts.industry_code.startswith(rule.industry_prefixes):
         return None

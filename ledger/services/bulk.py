@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from ledger.services.audit import PendingAudit
 from ledger.services.canonical import LEDGER_COLUMNS, row_values
+
+if TYPE_CHECKING:  # audit appends its own records with fast_insert
+    from ledger.services.audit import PendingAudit
 
 CHUNK = 5000
 

@@ -68,7 +68,13 @@ def normalise(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=normalise)
+    return _CANONICAL(value)
+
+
+# One encoder, built once: json.dumps with arguments builds a new JSONEncoder per call.
+_CANONICAL = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=normalise
+).encode
 
 
 _PLAIN = frozenset({str, int, type(None)})  # exactly these types (bool is not int here) are already canonical
