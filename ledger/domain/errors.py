@@ -6,7 +6,7 @@ rejects file (import) without parsing the message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -28,7 +28,7 @@ class FieldProblem:
 class ValidationError(LedgerError):
     """One or more fields break a rule; all problems are collected, not just the first."""
 
-    def __init__(self, problems: list[FieldProblem] | FieldProblem) -> None:
+    def __init__(self, problems: Sequence[FieldProblem] | FieldProblem) -> None:
         self.problems = [problems] if isinstance(problems, FieldProblem) else list(problems)
         super().__init__("; ".join(str(p) for p in self.problems))
 

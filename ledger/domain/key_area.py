@@ -6,9 +6,8 @@ reason, so the year's share never changes when a certificate later lapses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 
 from ledger.domain.enterprise import SCI_TECH_STATUSES, EnterpriseFacts
 from ledger.domain.industry import high_tech_group, is_manufacturing
@@ -22,6 +21,12 @@ class KeyAreaDefinition:
     manufacturing: bool = True
     high_tech_manufacturing: bool = True
     industry_prefixes: tuple[str, ...] = ()
+    # Decisions already made under this definition, by (statuses held, industry code): a bulk load of a million
+    # drawdowns meets a few hundred distinct pairs. Kept here rather than in an lru_cache keyed on the
+    # definition too, which re-hashed all its fields for every drawdown.
+    _decisions: dict[tuple[tuple[str, ...], str], KeyAreaDecision] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
 
 @dataclass(frozen=True)
@@ -32,13 +37,18 @@ class KeyAreaDecision:
 
 def classify(facts: EnterpriseFacts, on: date, definition: KeyAreaDefinition) -> KeyAreaDecision:
     """Statuses first (they are the stronger evidence), then industry; the reason names what matched."""
-    return _decide(facts.statuses_on(on), facts.industry_code, definition)
+    key = (facts.statuses_on(on), facts.industry_code)
+    decision = definition._decisions.get(key)
+    if decision is None:
+        if len(definition._decisions) >= 8192:  # bounded, like the lru_cache it replaces
+            definition._decisions.clear()
+        decision = definition._decisions[key] = _decide(*key, definition)
+    return decision
 
 
-@lru_cache(maxsize=8192)
 def _decide(held: tuple[str, ...], code: str, definition: KeyAreaDefinition) -> KeyAreaDecision:
-    """The decision depends only on the statuses held that day and the industry: a few hundred distinct pairs in a
-    bulk load of a million drawdowns, so it is memoised (decisions are immutable)."""
+    """The decision depends only on the statuses held that day and the industry, so it is memoised by classify
+    (decisions are immutable)."""
     valid = [s for s in held if s in definition.statuses]
     if valid:
         return KeyAreaDecision(True, "资质:" + "、".join(valid))

@@ -153,8 +153,8 @@ class CheckerProcess:
                         find(c[0]) if c[0] else None,
                         c[1],
                         dict(zip(c[2], c[3], strict=True)),
-                        [*c[4]],
-                        [*c[5]],
+                        c[4],
+                        c[5],
                     )
                     for c in shipped
                 ],

@@ -7,6 +7,7 @@ month closed) are the caller's; everything decidable from the inputs is here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -99,8 +100,8 @@ class CheckedFields:
     tool: Tool | None
     drawn_on: date | None
     values: dict[str, Any]  # every column but key_area / key_area_reason once `problems` is empty
-    warnings: list[str]
-    problems: list[FieldProblem]
+    warnings: Sequence[str]  # read, never added to: the importer passes the tuples its checker process sent
+    problems: Sequence[FieldProblem]
 
 
 def check_fields(request: BookingRequest, catalogue: Catalogue) -> CheckedFields:
