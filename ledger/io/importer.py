@@ -637,17 +637,24 @@ class _ImportRun:
 
     # -- prefetch ----------------------------------------------------------------------------------------------
     def _live_bills(self, bill_nos: set[str]) -> dict[str, list[tuple[int, str, str | None, int]]]:
+        """Live drawdowns holding any of the chunk's bill numbers: IN lists of IN_LIST on SQLite, one array for
+        the whole chunk on PostgreSQL (like _live_refs; 7.2 s of the 1M import in IN lists of 500)."""
         found: dict[str, list[tuple[int, str, str | None, int]]] = {}
-        for part in _parts(sorted(bill_nos)):
-            for row in self.conn.execute(
-                select(
-                    _DD.c.id,
-                    _DD.c.bill_no,
-                    _DD.c.tool_code,
-                    _DD.c.bill_range,
-                    _DD.c.audit_id,
-                ).where(_DD.c.bill_no.in_(part), not_reversed())
-            ):
+        if not bill_nos:
+            return found
+        columns = "SELECT d.id, d.bill_no, d.tool_code, d.bill_range, d.audit_id FROM drawdown d WHERE "
+        live = " AND NOT EXISTS (SELECT 1 FROM drawdown_event e WHERE e.drawdown_id = d.id AND e.kind = 'reversal')"
+        wanted = sorted(bill_nos)
+        queries: list[tuple[str, tuple[Any, ...]]]
+        if self.conn.dialect.name == "postgresql":
+            queries = [(f"{columns}d.bill_no = ANY(%s::text[]){live}", (wanted,))]
+        else:
+            queries = [
+                (f"{columns}d.bill_no IN ({', '.join('?' for _ in part)}){live}", tuple(part))
+                for part in _parts(wanted)
+            ]
+        for sql, parameters in queries:
+            for row in self.conn.exec_driver_sql(sql, parameters):
                 found.setdefault(row[1], []).append((row[0], row[2], row[3], row[4]))
         return found
 
@@ -675,23 +682,37 @@ class _ImportRun:
         return found
 
     def _live_refs(self, keys: set[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int]]:
-        """The chunk's (bank, reference) pairs as a VALUES list joined to the (institution_id, ext_ref) index:
-        one indexed probe per pair on both backends, in one query per PAIRS pairs (it was one query per bank
-        and 500 references, ~20 a chunk). A row-value IN list would scan the table on SQLite."""
+        """The chunk's (bank, reference) pairs joined to the (institution_id, ext_ref) index: one indexed probe
+        per pair. It was one query per bank and 500 references, ~20 a chunk; a row-value IN list would scan the
+        table on SQLite.
+
+        Written as SQL text: SQLAlchemy's values() construct compiled 2,000 rows in ~0.1 s. PostgreSQL takes the
+        whole chunk as two arrays (unnest): 30 ms per 5,000 pairs on a 1M-row table, where the same pairs as
+        VALUES lists of 2,000 took 90 ms (parsing and planning 4,000 parameters, three times a chunk). SQLite
+        has no arrays; its VALUES join runs in ~2 ms."""
         found: dict[tuple[int, str], tuple[int, int]] = {}
+        if not keys:
+            return found
         pairs = sorted(keys)
-        # Written as SQL text: SQLAlchemy's values() construct compiled 2,000 rows in ~0.1 s, the query itself
-        # runs in 2 ms (SQLite) / 20 ms (PostgreSQL, 1M rows). Only the driver's placeholder differs.
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        for start in range(0, len(pairs), PAIRS):
-            part = pairs[start : start + PAIRS]
-            sql = (
-                f"WITH wanted(i, r) AS (VALUES {', '.join(f'({mark}, {mark})' for _ in part)}) "
-                "SELECT d.id, d.institution_id, d.ext_ref, d.audit_id FROM wanted "
-                "JOIN drawdown d ON d.institution_id = wanted.i AND d.ext_ref = wanted.r "
-                "WHERE NOT EXISTS (SELECT 1 FROM drawdown_event e WHERE e.drawdown_id = d.id AND e.kind = 'reversal')"
-            )
-            for row in self.conn.exec_driver_sql(sql, tuple(x for pair in part for x in pair)):
+        live = (
+            "JOIN drawdown d ON d.institution_id = wanted.i AND d.ext_ref = wanted.r "
+            "WHERE NOT EXISTS (SELECT 1 FROM drawdown_event e WHERE e.drawdown_id = d.id AND e.kind = 'reversal')"
+        )
+        columns = "SELECT d.id, d.institution_id, d.ext_ref, d.audit_id FROM"
+        queries: list[tuple[str, tuple[Any, ...]]]
+        if self.conn.dialect.name == "postgresql":
+            banks, refs = [p[0] for p in pairs], [p[1] for p in pairs]
+            queries = [(f"{columns} unnest(%s::integer[], %s::text[]) AS wanted(i, r) {live}", (banks, refs))]
+        else:
+            queries = [
+                (
+                    f"WITH wanted(i, r) AS (VALUES {', '.join('(?, ?)' for _ in part)}) {columns} wanted {live}",
+                    tuple(x for pair in part for x in pair),
+                )
+                for part in (pairs[start : start + PAIRS] for start in range(0, len(pairs), PAIRS))
+            ]
+        for sql, parameters in queries:
+            for row in self.conn.exec_driver_sql(sql, parameters):
                 found[(row[1], row[2])] = (row[0], row[3])
         return found
 
