@@ -184,6 +184,18 @@ def test_a_large_file_checked_in_a_child_process_gives_the_same_result(
     assert good.ok and good.new == 6 and ledger.verify_audit().ok
 
 
+def test_a_checker_process_that_dies_is_an_error_and_nothing_is_written(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ledger.io.importer.PARALLEL_BYTES", 0)
+    monkeypatch.setattr("ledger.io.field_checks.sys.executable", "/bin/false")  # exits at once, status 1
+    path = write_csv(tmp_path / "in.csv", [relending_row(1), relending_row(2)])
+    before = counts(ledger)
+    with pytest.raises(RuntimeError, match="exit code 1"):
+        import_drawdowns(ledger, path)
+    assert counts(ledger) == before
+
+
 @pytest.mark.parametrize("where", ["in-process", "child process"])
 def test_rejects_file_gives_back_each_rejected_row_in_file_order(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
