@@ -43,22 +43,23 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+# The fields a record's hash covers, in hashing order; with the hash itself, every column of audit_log.
+_HASHED_FIELDS = (
+    "id",
+    "recorded_at",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "payload",
+    "rows_digest",
+    "row_count",
+    "prev_hash",
+)
+
+
 def record_hash(fields: dict[str, Any]) -> str:
-    ordered = [
-        fields[k]
-        for k in (
-            "id",
-            "recorded_at",
-            "actor",
-            "action",
-            "entity",
-            "entity_id",
-            "payload",
-            "rows_digest",
-            "row_count",
-            "prev_hash",
-        )
-    ]
+    ordered = [fields[k] for k in _HASHED_FIELDS]
     return hashlib.sha256(canonical_json(ordered).encode()).hexdigest()
 
 
@@ -168,19 +169,7 @@ def append_many(
 
 # Every column of audit_log, for append_many's bulk insert: SQLAlchemy's executemany of dicts took ~1.5 s for an
 # import's 60,000 'create' records on SQLite, and psycopg's insertmanyvalues is far slower than COPY.
-_AUDIT_COLUMNS = (
-    "id",
-    "recorded_at",
-    "actor",
-    "action",
-    "entity",
-    "entity_id",
-    "payload",
-    "rows_digest",
-    "row_count",
-    "prev_hash",
-    "hash",
-)
+_AUDIT_COLUMNS = (*_HASHED_FIELDS, "hash")
 
 
 @dataclass(frozen=True)
