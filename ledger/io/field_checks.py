@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from ledger.domain.errors import FieldProblem, nul_problems
 from ledger.io.readers import open_table
@@ -35,7 +35,8 @@ from ledger.tools import Catalogue
 Record = tuple[int, list[str], dict[str, str]]
 # A row's own fields checked, or, for a row with a NUL byte (which must not reach a query), its problems.
 Checked = CheckedFields | list[FieldProblem]
-# The cells the importer settles against the ledger, in this order ('' where the file has no such column).
+# The cells the importer settles against the ledger, in the order it unpacks them ('' where the file has no
+# such column).
 BORROWER_FIELDS = (
     "institution_code",
     "institution_name",
@@ -84,15 +85,7 @@ def check_chunk(records: list[Record], catalogue: Catalogue) -> Chunk:
 
 def _borrower_cells(fields: dict[str, str]) -> Borrower:
     get = fields.get
-    return (
-        get("institution_code", ""),
-        get("institution_name", ""),
-        get("enterprise_uscc", ""),
-        get("enterprise_name", ""),
-        get("industry_code", ""),
-        get("enterprise_size", ""),
-        get("enterprise_statuses", ""),
-    )
+    return cast(Borrower, tuple([get(name, "") for name in BORROWER_FIELDS]))  # seven, as BORROWER_FIELDS
 
 
 def _request(fields: dict[str, str]) -> BookingRequest:
@@ -132,7 +125,11 @@ class CheckerProcess:
     ) -> None:
         self.catalogue = catalogue
         package_root = str(Path(__file__).resolve().parents[2])  # where `ledger` is importable from
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")])}
+        inherited = os.environ.get("PYTHONPATH")  # an empty entry would put the working directory on the path
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([package_root, inherited] if inherited else [package_root]),
+        }
         self._process = subprocess.Popen(
             [sys.executable, "-m", "ledger.io.field_checks"],
             stdin=subprocess.PIPE,

@@ -652,14 +652,13 @@ class _ImportRun:
         if not bill_nos:
             return found
         columns = "SELECT d.id, d.bill_no, d.tool_code, d.bill_range, d.audit_id FROM drawdown d WHERE "
-        live = " AND NOT EXISTS (SELECT 1 FROM drawdown_event e WHERE e.drawdown_id = d.id AND e.kind = 'reversal')"
         wanted = sorted(bill_nos)
         queries: list[tuple[str, tuple[Any, ...]]]
         if self.conn.dialect.name == "postgresql":
-            queries = [(f"{columns}d.bill_no = ANY(%s::text[]){live}", (wanted,))]
+            queries = [(f"{columns}d.bill_no = ANY(%s::text[]) AND {_LIVE}", (wanted,))]
         else:
             queries = [
-                (f"{columns}d.bill_no IN ({', '.join('?' for _ in part)}){live}", tuple(part))
+                (f"{columns}d.bill_no IN ({', '.join('?' for _ in part)}) AND {_LIVE}", tuple(part))
                 for part in _parts(wanted)
             ]
         for sql, parameters in queries:
@@ -703,10 +702,7 @@ class _ImportRun:
         if not keys:
             return found
         pairs = sorted(keys)
-        live = (
-            "JOIN drawdown d ON d.institution_id = wanted.i AND d.ext_ref = wanted.r "
-            "WHERE NOT EXISTS (SELECT 1 FROM drawdown_event e WHERE e.drawdown_id = d.id AND e.kind = 'reversal')"
-        )
+        live = f"JOIN drawdown d ON d.institution_id = wanted.i AND d.ext_ref = wanted.r WHERE {_LIVE}"
         columns = "SELECT d.id, d.institution_id, d.ext_ref, d.audit_id FROM"
         queries: list[tuple[str, tuple[Any, ...]]]
         if self.conn.dialect.name == "postgresql":
@@ -787,6 +783,10 @@ def _same_key(values: Any, uscc: str) -> tuple[Any, ...]:
         values["amount_fen"],
         values["principal_fen"],
     )
+
+
+# The ledger lookups' "drawdown d is live" condition, as SQL text (services.booking.not_reversed in SQLAlchemy).
+_LIVE = "NOT EXISTS (SELECT 1 FROM drawdown_event e WHERE e.drawdown_id = d.id AND e.kind = 'reversal')"
 
 
 def _parts(items: list[str]) -> Iterator[list[str]]:

@@ -131,21 +131,17 @@ class RowsDigest:
         self.add_values(table, row_values(table, row))
 
     def add_values(self, table: str, values: Sequence[Any]) -> None:
-        hasher = self._per_table.get(table)
-        if hasher is None:
-            hasher = self._per_table[table] = hashlib.sha256()
-        # A list of str/int/None: the C encoder needs neither sort_keys nor a default hook (bulk-load hot path).
-        hasher.update(_ROW_TEXT(list(values)).encode())
-        hasher.update(b"\n")
-        self.count += 1
+        self.add_rows(table, [list(values)])
 
     def add_rows(self, table: str, rows: list[list[Any]]) -> None:
-        """add_values for many rows of canonical values at once: the same bytes in one update (bulk writes)."""
+        """Rows of canonical values (row_values), each hashed as its JSON text and a newline; many rows in one
+        update (bulk writes), the same bytes as one at a time."""
         if not rows:
             return
         hasher = self._per_table.get(table)
         if hasher is None:
             hasher = self._per_table[table] = hashlib.sha256()
+        # A list of str/int/None: the C encoder needs neither sort_keys nor a default hook (bulk-load hot path).
         hasher.update(("\n".join(map(_ROW_TEXT, rows)) + "\n").encode())
         self.count += len(rows)
 
