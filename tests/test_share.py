@@ -321,13 +321,16 @@ def test_pg_rule_runs_with_ssd_page_costs_and_gives_the_settings_back(world: Led
 
         @event.listens_for(conn, "before_cursor_execute")
         def _note(connection: Any, cursor: Any, statement: str, *_: Any) -> None:
-            if statement.lstrip().startswith("SELECT drawdown."):
+            if statement.lstrip().startswith(("SELECT drawdown.", "SELECT share_month.")):
                 seen.append(
                     connection.exec_driver_sql("SELECT current_setting('random_page_cost')").scalar_one()
                 )
 
         conn.exec_driver_sql("SET LOCAL random_page_cost = 2.5")
-        assert compute_share(conn, world.config, 2023).total_fen == 10_000
+        assert compute_share(conn, world.config, 2023).total_fen == 10_000  # whole months: share_month
+        assert (
+            compute_share(conn, world.config, 2023, date(2023, 12, 30)).total_fen == 10_000
+        )  # and drawdowns
         event.remove(conn, "before_cursor_execute", _note)
         assert seen and set(seen) == {"1.1"}
         assert conn.exec_driver_sql("SELECT current_setting('random_page_cost')").scalar_one() == "2.5"

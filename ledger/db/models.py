@@ -189,6 +189,26 @@ class DrawdownEvent(SQLModel, table=True):
     audit_id: int = Field(sa_column_args=[_audit_fk()])
 
 
+class ShareMonth(SQLModel, table=True):
+    """The share rule's figures per month, tool, key-area flag and bank: derived, not a ledger table.
+
+    Kept in the same transaction as every drawdown and reversal written (ledger.services.share_tally), so a year's
+    share reads at most 12 × tools × 2 × banks rows instead of every drawdown of the year. `drawdowns` and
+    `amount_fen` are net of reversals; `reversed` and `reversed_fen` count what reversals took out. `ledger audit
+    verify` recomputes it from drawdown and drawdown_event and names any group that differs."""
+
+    __tablename__ = "share_month"
+    year: int = Field(primary_key=True)
+    month: int = Field(primary_key=True)
+    tool_code: str = Field(primary_key=True, max_length=16)
+    key_area: bool = Field(primary_key=True)
+    institution_id: int = Field(primary_key=True)
+    drawdowns: int
+    amount_fen: int = Field(sa_column=_money())
+    reversed: int
+    reversed_fen: int = Field(sa_column=_money())
+
+
 class MonthClose(SQLModel, table=True):
     """A closed month (月结): nothing may be booked, reversed or repaid with a date in it."""
 

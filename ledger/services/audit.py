@@ -20,8 +20,10 @@ from sqlmodel import col
 
 from ledger.db.engine import streamed
 from ledger.db.models import AuditLog, Enterprise, Institution
+from ledger.services import share_tally
 from ledger.services.bulk import fast_insert
 from ledger.services.canonical import LEDGER_COLUMNS, RowsDigest, canonical_json, normalise
+from ledger.services.share_tally import ShareTally
 
 GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 7_021_202_2  # one advisory lock key: appends to the chain are serialised
@@ -65,7 +67,8 @@ def record_hash(fields: dict[str, Any]) -> str:
 
 @dataclass
 class PendingAudit:
-    """An audit record whose id is reserved; rows written under it feed `digest`; `commit` appends it last."""
+    """An audit record whose id is reserved; rows written under it feed `digest` (and, for drawdowns and
+    reversals, `share`); `commit` writes the share figures and appends the record last."""
 
     id: int
     prev_hash: str
@@ -76,8 +79,10 @@ class PendingAudit:
     payload: dict[str, Any] = field(default_factory=dict)
     digest: RowsDigest = field(default_factory=RowsDigest)
     recorded_at: str = field(default_factory=utc_now)
+    share: ShareTally = field(default_factory=ShareTally)
 
     def commit(self, conn: Connection) -> int:
+        self.share.flush(conn)
         values: dict[str, Any] = {
             "id": self.id,
             "recorded_at": self.recorded_at,
@@ -254,6 +259,10 @@ def verify(conn: Connection) -> VerifyResult:
     problem = _verify_reference(conn, latest_reference)
     if problem:
         return VerifyResult(False, records, rows, problem)
+    # The share figures are derived, not audited: recomputed here, so a write that bypassed them is found.
+    share = share_tally.differences(conn, limit=3)
+    if share:
+        return VerifyResult(False, records, rows, "; ".join(share))
     return VerifyResult(True, records, rows)
 
 

@@ -126,6 +126,13 @@ def insert_prepared(conn: Connection, actor: str, prepared: PreparedDrawdown, ac
         conn, actor, action, "drawdown", "", {"drawdown": values, "warnings": list(prepared.warnings)}
     )
     audit.digest.add("drawdown", values)
+    audit.share.add(
+        values["drawn_on"],
+        values["tool_code"],
+        values["key_area"],
+        values["institution_id"],
+        values["amount_fen"],
+    )
     new_id = int(conn.execute(insert(Drawdown).values(**values, audit_id=audit.id)).inserted_primary_key[0])  # type: ignore[index]
     audit.entity_id = str(new_id)
     audit.commit(conn)

@@ -61,6 +61,7 @@ def write_ledger_rows(
     if not values:
         return 0
     audit.digest.add_rows(table, values)
+    audit.share.add_rows(table, values)
     audit_id = audit.id
     for each in values:
         each.append(audit_id)  # the insert's last column; the digest above is of the row's own values

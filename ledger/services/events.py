@@ -74,6 +74,8 @@ def drawdown_state(conn: Connection, drawdown_id: int) -> DrawdownState:
 def _write_event(conn: Connection, actor: str, action: str, row: dict[str, Any]) -> int:
     audit = begin_audit(conn, actor, action, "drawdown", row["drawdown_id"], {"event": row})
     audit.digest.add("drawdown_event", row)
+    if row["kind"] == "reversal":
+        audit.share.reverse(row["drawdown_id"])
     new_id = int(conn.execute(insert(DrawdownEvent).values(**row, audit_id=audit.id)).inserted_primary_key[0])  # type: ignore[index]
     audit.commit(conn)
     return new_id

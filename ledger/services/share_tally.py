@@ -1,0 +1,184 @@
+"""The share rule's monthly figures (table share_month), kept in step with every drawdown and reversal written.
+
+Why a derived table: the rule's yardstick is a hand-written one-year aggregate, which PostgreSQL runs as one
+parallel scan. The rule needs three groupings of the same rows (by day and tool, by bank, and the reversals), and
+computed from the drawdowns each of them costs about as much as that whole aggregate. Summed per month, tool,
+key-area flag and bank instead, a year is at most 12 × tools × 2 × banks rows, whatever the number of drawdowns.
+
+How it stays right:
+- Every write of a drawdown or a reversal goes under a PendingAudit (booking, events, bulk writes: import, demo).
+  The audit's `share` accumulator sees the same rows as its digest and is flushed when the audit record is
+  appended, in the same transaction: one upsert per group touched, not one per row (an import of 1M rows over five
+  years touches a few tens of thousands of groups).
+- Drawdowns are append-only and a reversal is the only event that changes what counts, so adding is all it takes.
+- `differences` recomputes the table from drawdown and drawdown_event in one grouped query and lists every group
+  that differs; `ledger audit verify` runs it, so a write that bypassed this module is found, not trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Integer, case, cast, extract, func, select, text
+
+from ledger.db.models import Drawdown, DrawdownEvent, ShareMonth
+from ledger.services.canonical import LEDGER_COLUMNS
+
+_D = Drawdown.__table__  # type: ignore[attr-defined]
+_E = DrawdownEvent.__table__  # type: ignore[attr-defined]
+_S = ShareMonth.__table__  # type: ignore[attr-defined]
+
+_COLUMNS = LEDGER_COLUMNS["drawdown"]
+_DAY, _TOOL, _KEY, _BANK, _FEN = (
+    _COLUMNS.index(name) for name in ("drawn_on", "tool_code", "key_area", "institution_id", "amount_fen")
+)
+_EVENT_DRAWDOWN, _EVENT_KIND = (LEDGER_COLUMNS["drawdown_event"].index(n) for n in ("drawdown_id", "kind"))
+
+# Identical on both backends (SQLite ≥ 3.24 and PostgreSQL both take ON CONFLICT … DO UPDATE with `excluded`).
+_UPSERT = text(
+    "INSERT INTO share_month (year, month, tool_code, key_area, institution_id, drawdowns, amount_fen, reversed, "
+    "reversed_fen) VALUES (:year, :month, :tool_code, :key_area, :institution_id, :drawdowns, :amount_fen, "
+    ":reversed, :reversed_fen) "
+    "ON CONFLICT (year, month, tool_code, key_area, institution_id) DO UPDATE SET "
+    "drawdowns = share_month.drawdowns + excluded.drawdowns, "
+    "amount_fen = share_month.amount_fen + excluded.amount_fen, "
+    "reversed = share_month.reversed + excluded.reversed, "
+    "reversed_fen = share_month.reversed_fen + excluded.reversed_fen"
+)
+
+Group = tuple[str, str, bool, int]  # ('YYYY-MM', tool_code, key_area, institution_id)
+
+
+class ShareTally:
+    """What one audited write adds to share_month, summed in memory until the audit record is appended."""
+
+    __slots__ = ("groups", "reversed_ids")
+
+    def __init__(self) -> None:
+        self.groups: dict[Group, list[int]] = {}  # → [drawdowns, amount_fen, reversed, reversed_fen]
+        self.reversed_ids: list[int] = []
+
+    def add(
+        self, drawn_on: date | str, tool_code: str, key_area: Any, institution_id: int, amount_fen: int
+    ) -> None:
+        key = (str(drawn_on)[:7], tool_code, bool(key_area), int(institution_id))
+        acc = self.groups.get(key)
+        if acc is None:
+            self.groups[key] = [1, int(amount_fen), 0, 0]
+        else:
+            acc[0] += 1
+            acc[1] += int(amount_fen)
+
+    def add_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Rows as bulk.write_ledger_rows writes them (LEDGER_COLUMNS order, dates as ISO text, flags as 0/1)."""
+        if table == "drawdown":
+            groups = self.groups
+            for v in rows:  # the import's hot path: one dict probe per row
+                key = (v[_DAY][:7], v[_TOOL], bool(v[_KEY]), v[_BANK])
+                acc = groups.get(key)
+                if acc is None:
+                    groups[key] = [1, v[_FEN], 0, 0]
+                else:
+                    acc[0] += 1
+                    acc[1] += v[_FEN]
+        elif table == "drawdown_event":
+            self.reversed_ids += [int(v[_EVENT_DRAWDOWN]) for v in rows if v[_EVENT_KIND] == "reversal"]
+
+    def reverse(self, drawdown_id: int) -> None:
+        self.reversed_ids.append(int(drawdown_id))
+
+    def flush(self, conn: Connection) -> None:
+        """Writes what was added into share_month (in the caller's transaction) and forgets it."""
+        groups = self.groups
+        for start in range(0, len(self.reversed_ids), 500):
+            ids = self.reversed_ids[start : start + 500]
+            for day, tool_code, key_area, institution_id, fen in conn.execute(
+                select(
+                    _D.c.drawn_on, _D.c.tool_code, _D.c.key_area, _D.c.institution_id, _D.c.amount_fen
+                ).where(_D.c.id.in_(ids))
+            ):
+                acc = groups.setdefault(
+                    (str(day)[:7], tool_code, bool(key_area), int(institution_id)), [0, 0, 0, 0]
+                )
+                acc[0] -= 1
+                acc[1] -= int(fen)
+                acc[2] += 1
+                acc[3] += int(fen)
+        if groups:
+            conn.execute(
+                _UPSERT,
+                [
+                    {
+                        "year": int(month[:4]),
+                        "month": int(month[5:7]),
+                        "tool_code": tool_code,
+                        "key_area": key_area,
+                        "institution_id": institution_id,
+                        "drawdowns": n,
+                        "amount_fen": fen,
+                        "reversed": rn,
+                        "reversed_fen": rfen,
+                    }
+                    for (month, tool_code, key_area, institution_id), (n, fen, rn, rfen) in groups.items()
+                ],
+            )
+        self.groups, self.reversed_ids = {}, []
+
+
+def recomputed_query() -> Any:
+    """share_month as it should be, from the ledger tables alone (the same statement the migration backfills
+    with): drawdowns left-joined to their reversal, if any, and grouped."""
+    is_reversed = _E.c.drawdown_id.is_not(None)
+    return (
+        select(
+            cast(extract("year", _D.c.drawn_on), Integer).label("year"),
+            cast(extract("month", _D.c.drawn_on), Integer).label("month"),
+            _D.c.tool_code,
+            _D.c.key_area,
+            _D.c.institution_id,
+            func.sum(case((is_reversed, 0), else_=1)).label("drawdowns"),
+            func.sum(case((is_reversed, 0), else_=_D.c.amount_fen)).label("amount_fen"),
+            func.sum(case((is_reversed, 1), else_=0)).label("reversed"),
+            func.sum(case((is_reversed, _D.c.amount_fen), else_=0)).label("reversed_fen"),
+        )
+        .select_from(_D.outerjoin(_E, (_E.c.drawdown_id == _D.c.id) & (_E.c.kind == "reversal")))
+        .group_by("year", "month", _D.c.tool_code, _D.c.key_area, _D.c.institution_id)
+    )
+
+
+def _key(row: Sequence[Any]) -> tuple[int, int, str, bool, int]:
+    return int(row[0]), int(row[1]), str(row[2]), bool(row[3]), int(row[4])
+
+
+def differences(conn: Connection, limit: int = 10) -> list[str]:
+    """Every group where share_month and the ledger tables disagree (at most `limit` named), empty when in step.
+    A group whose drawdowns were all reversed is kept with zero net figures, so zero rows are compared too."""
+    expected = {_key(r): tuple(int(x) for x in r[5:]) for r in conn.execute(recomputed_query())}
+    stored = {
+        _key(r): tuple(int(x) for x in r[5:])
+        for r in conn.execute(
+            select(
+                _S.c.year,
+                _S.c.month,
+                _S.c.tool_code,
+                _S.c.key_area,
+                _S.c.institution_id,
+                _S.c.drawdowns,
+                _S.c.amount_fen,
+                _S.c.reversed,
+                _S.c.reversed_fen,
+            )
+        )
+    }
+    out: list[str] = []
+    for key in sorted(set(expected) | set(stored)):
+        want, have = expected.get(key, (0, 0, 0, 0)), stored.get(key, (0, 0, 0, 0))
+        if want != have:
+            year, month, tool_code, key_area, institution_id = key
+            out.append(
+                f"share_month {year}-{month:02d} {tool_code} key_area={key_area} institution {institution_id}: "
+                f"stored (drawdowns, fen, reversed, reversed fen) {have}, ledger {want}"
+            )
+    return out[:limit]
