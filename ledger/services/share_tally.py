@@ -11,8 +11,8 @@ How it stays right:
   appended, in the same transaction: one upsert per group touched, not one per row (an import of 1M rows over five
   years touches a few tens of thousands of groups).
 - Drawdowns are append-only and a reversal is the only event that changes what counts, so adding is all it takes.
-- `differences` recomputes the table from drawdown and drawdown_event in one grouped query and lists every group
-  that differs; `ledger audit verify` runs it, so a write that bypassed this module is found, not trusted.
+- `differences` recomputes the table from drawdown and drawdown_event (`recomputed`) and lists every group that
+  differs; `ledger audit verify` runs it, so a write that bypassed this module is found, not trusted.
 """
 
 from __future__ import annotations
@@ -63,26 +63,19 @@ class ShareTally:
     def add(
         self, drawn_on: date | str, tool_code: str, key_area: Any, institution_id: int, amount_fen: int
     ) -> None:
-        key = (str(drawn_on)[:7], tool_code, bool(key_area), int(institution_id))
-        acc = self.groups.get(key)
-        if acc is None:
-            self.groups[key] = [1, int(amount_fen), 0, 0]
-        else:
-            acc[0] += 1
-            acc[1] += int(amount_fen)
+        _count(
+            self.groups,
+            (str(drawn_on)[:7], tool_code, bool(key_area), int(institution_id)),
+            1,
+            int(amount_fen),
+        )
 
     def add_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
         """Rows as bulk.write_ledger_rows writes them (LEDGER_COLUMNS order, dates as ISO text, flags as 0/1)."""
         if table == "drawdown":
             groups = self.groups
             for v in rows:  # the import's hot path: one dict probe per row
-                key = (v[_DAY][:7], v[_TOOL], bool(v[_KEY]), v[_BANK])
-                acc = groups.get(key)
-                if acc is None:
-                    groups[key] = [1, v[_FEN], 0, 0]
-                else:
-                    acc[0] += 1
-                    acc[1] += v[_FEN]
+                _count(groups, (v[_DAY][:7], v[_TOOL], bool(v[_KEY]), v[_BANK]), 1, v[_FEN])
         elif table == "drawdown_event":
             self.reversed_ids += [int(v[_EVENT_DRAWDOWN]) for v in rows if v[_EVENT_KIND] == "reversal"]
 
@@ -99,13 +92,9 @@ class ShareTally:
                     _D.c.drawn_on, _D.c.tool_code, _D.c.key_area, _D.c.institution_id, _D.c.amount_fen
                 ).where(_D.c.id.in_(ids))
             ):
-                acc = groups.setdefault(
-                    (str(day)[:7], tool_code, bool(key_area), int(institution_id)), [0, 0, 0, 0]
-                )
-                acc[0] -= 1
-                acc[1] -= int(fen)
-                acc[2] += 1
-                acc[3] += int(fen)
+                key = (str(day)[:7], tool_code, bool(key_area), int(institution_id))
+                _count(groups, key, 0, 0)
+                _move_to_reversed(groups[key], int(fen))
         if groups:
             conn.execute(
                 _UPSERT,
@@ -149,12 +138,7 @@ def recomputed(conn: Connection) -> dict[tuple[int, int, str, bool, int], list[i
     for day, tool_code, key_area, institution_id, n, fen in conn.execute(day_groups):
         text_day = str(day)  # ISO text from SQLite, a date from PostgreSQL
         key = (int(text_day[:4]), int(text_day[5:7]), tool_code, bool(key_area), int(institution_id))
-        acc = out.get(key)
-        if acc is None:
-            out[key] = [int(n), int(fen), 0, 0]
-        else:
-            acc[0] += int(n)
-            acc[1] += int(fen)
+        _count(out, key, int(n), int(fen))
     reversed_rows = (
         select(_D.c.drawn_on, _D.c.tool_code, _D.c.key_area, _D.c.institution_id, _D.c.amount_fen)
         .select_from(_E.join(_D, _D.c.id == _E.c.drawdown_id))
@@ -162,12 +146,27 @@ def recomputed(conn: Connection) -> dict[tuple[int, int, str, bool, int], list[i
     )
     for day, tool_code, key_area, institution_id, fen in conn.execute(reversed_rows):
         text_day = str(day)
-        acc = out[(int(text_day[:4]), int(text_day[5:7]), tool_code, bool(key_area), int(institution_id))]
-        acc[0] -= 1
-        acc[1] -= int(fen)
-        acc[2] += 1
-        acc[3] += int(fen)
+        key = (int(text_day[:4]), int(text_day[5:7]), tool_code, bool(key_area), int(institution_id))
+        _move_to_reversed(out[key], int(fen))
     return out
+
+
+def _count(groups: dict[Any, list[int]], key: Any, n: int, fen: int) -> None:
+    """Adds n drawdowns of `fen` in all to a group's [drawdowns, amount_fen, reversed, reversed_fen]."""
+    acc = groups.get(key)
+    if acc is None:
+        groups[key] = [n, fen, 0, 0]
+    else:
+        acc[0] += n
+        acc[1] += fen
+
+
+def _move_to_reversed(acc: list[int], fen: int) -> None:
+    """One drawdown of the group reversed: out of the net figures, into the reversed ones."""
+    acc[0] -= 1
+    acc[1] -= fen
+    acc[2] += 1
+    acc[3] += fen
 
 
 def _key(row: Sequence[Any]) -> tuple[int, int, str, bool, int]:
