@@ -34,7 +34,7 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy import Table as SqlTable
 
 from ledger.config import Config
-from ledger.db.engine import pg_local_settings
+from ledger.db.engine import CACHED_PAGE_COSTS, pg_local_settings
 from ledger.db.models import Drawdown, Enterprise, Institution
 from ledger.domain.dates import month_key, parse_date
 from ledger.domain.enterprise import EnterpriseFacts, StatusEntry, normalise_size, normalise_status
@@ -168,7 +168,10 @@ def import_drawdowns(
         with ledger.connect() as conn, _custom_plans(conn):
             transaction = conn.begin()
             try:
-                with pg_local_settings(conn, **_PG_SETTINGS):
+                # CACHED_PAGE_COSTS: with PostgreSQL's default the (bank, reference) lookup of 5,000 pairs was
+                # planned as a hash join over a sequential scan while the table held ~100k-500k rows (126 ms a chunk
+                # at 195k rows, where the index probes take 17-25 ms).
+                with pg_local_settings(conn, **CACHED_PAGE_COSTS):
                     run = _ImportRun(conn, ledger.config, ledger.actor, header_map, result, rejects_file)
                     run.run(table, progress)
                     if result.ok:
@@ -185,13 +188,6 @@ def import_drawdowns(
         rejects_file.close()
     result.seconds = time.perf_counter() - started
     return result
-
-
-# PostgreSQL, for the import's transaction: price an index page read as the cached read it is. With the default
-# (4, a seek on a spinning disk) the (bank, reference) lookup of 5,000 pairs was planned as a hash join over a
-# sequential scan while the table held ~100k-500k rows: 126 ms a chunk at 195k rows, where the index probes take
-# 17-25 ms. The share queries run with the same setting (ledger.rules.share).
-_PG_SETTINGS = {"random_page_cost": "1.1"}
 
 
 @contextmanager

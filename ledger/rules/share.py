@@ -13,8 +13,8 @@ Why it is computed this way:
   are folded in Python, so no dialect-specific date function is needed and both backends run the same statements.
 - Reversed drawdowns count nowhere: share_month holds net figures, and for the partial month the (small) reversal
   events are joined to their drawdowns by primary key and subtracted from the groups.
-- On PostgreSQL the queries run with random_page_cost 1.1 (see _PG_SETTINGS): with the default, a one-year table
-  gets hash plans 3-4x slower than the index ones.
+- On PostgreSQL the queries run with random_page_cost 1.1 (CACHED_PAGE_COSTS): with the default, a range that
+  spans most of the table gets hash plans 3-4x slower than the index ones.
 - Pass/fail and headroom are decided in integer fen against the threshold as an exact fraction; the Decimal share
   is for display only, rounded half-up to 4 places when shown. Reaching the threshold exactly passes (docs/rules.md).
 """
@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Select, String, and_, case, func, select, type_coerce
 
 from ledger.config import Config
-from ledger.db.engine import pg_local_settings
+from ledger.db.engine import CACHED_PAGE_COSTS, pg_local_settings
 from ledger.db.models import Drawdown, DrawdownEvent, Enterprise, Institution, ShareMonth, ToolRecord
 from ledger.domain.dates import month_bounds, parse_month
 from ledger.domain.errors import NotFound, ValidationError
@@ -410,17 +410,16 @@ def _clone(acc: _Acc) -> _Acc:
     return new
 
 
-# PostgreSQL's default random_page_cost (4) prices an index page read as a seek on a spinning disk. When the period
-# spans the whole table (a one-year ledger), that makes a sequential scan look a little cheaper than the covering
-# index, and the planner hashes the year on three keys (day, tool, key area) instead of streaming it in index order,
-# and hashes every drawdown to find ~2k reversals instead of probing their primary keys: 3-4x the time at 200k
-# drawdowns. 1.1, the usual figure for SSDs or a cached working set, gives the index plans for every period and
-# scope; the statements themselves stay the same on both backends.
-_PG_SETTINGS = {"random_page_cost": "1.1"}
+# With PostgreSQL's default random_page_cost, a drawdown range that spans most of the table made a sequential scan
+# look a little cheaper than the covering index: the planner hashed the range on three keys (day, tool, key area)
+# instead of streaming it in index order, and hashed every drawdown to find the reversals instead of probing their
+# primary keys (3-4x the time for a 200k one-year table, when this path read whole years). The month as_of cuts
+# short can still be most of a young ledger, so its queries keep CACHED_PAGE_COSTS; the statements stay the same
+# on both backends.
 
 
 def _gather(conn: Connection, start: date, end: date, scope: _Scope, by_institution: bool = True) -> _Figures:
-    with pg_local_settings(conn, **_PG_SETTINGS):
+    with pg_local_settings(conn, **CACHED_PAGE_COSTS):
         return _gather_rows(conn, start, end, scope, by_institution)
 
 
@@ -472,8 +471,7 @@ def _fold_drawdowns(
     conn: Connection, figures: _Figures, start: date, end: date, scope: _Scope, by_institution: bool
 ) -> None:
     conditions = scope.on(_D)
-    # Up to 31 × tools × 2 rows, folded with local names (a method call per row was a third of the CPU when this
-    # path read whole years).
+    # At most 31 × tools × 2 rows: the month that as_of cuts short.
     for day, tool_code, key_area, n, fen in conn.execute(_day_tool_query(start, end, conditions)).all():
         _fold(figures, str(day)[:7], tool_code, key_area, int(n), int(fen))
     if by_institution:  # a second scan of the same index range, sorted by bank: skip it when not shown
