@@ -125,15 +125,66 @@ def test_rediscount_bill_problems(ledger: Ledger, tmp_path: Path) -> None:
     assert counts(ledger) == before
 
 
+DUPLICATE_KINDS = {
+    # the first row and its repeat; the repeat is the row reported
+    "bill": (rediscount_row(1, bill(1)), rediscount_row(9, bill(1)), "bill_no"),
+    "reference": (relending_row(1, ref="R-1"), relending_row(1, ref="R-1", amount="2,000.00"), "ref"),
+    "content": (relending_row(1, ref=""), relending_row(1, ref=""), "ref"),
+}
+
+
+@pytest.mark.parametrize("apart", [1, 2, 3])
+@pytest.mark.parametrize("kind", sorted(DUPLICATE_KINDS))
 def test_duplicate_across_chunks_is_caught(
-    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, apart: int
 ) -> None:
-    """Rows are checked chunk by chunk; a duplicate in a later chunk is still a duplicate within the file."""
+    """Rows are checked chunk by chunk, and a chunk's drawdowns go in only behind the next chunk's lookups: a
+    repeat in the very next chunk is found among the rows this import is about to write, a later one in the
+    ledger under this import's audit record. Either way it is a duplicate within the file."""
     monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
-    rows = [rediscount_row(1, bill(1)), relending_row(2), relending_row(3), rediscount_row(4, bill(1))]
+    first, repeat, column = DUPLICATE_KINDS[kind]
+    fillers = [relending_row(n + 2) for n in range(2 * apart - 1)]
+    rows = [first, *fillers, repeat]  # the repeat lands `apart` chunks after the first row
     before = counts(ledger)
     result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows))
-    assert _errors(result) == {(4, "bill_no")}
+    assert _errors(result) == {(len(rows), column)}, result.errors
+    assert counts(ledger) == before
+    fine = import_drawdowns(ledger, write_csv(tmp_path / "fine.csv", rows[:-1]))
+    assert fine.ok and fine.new == len(rows) - 1 and ledger.verify_audit().ok
+
+
+def test_a_bank_named_by_a_later_row_is_unknown_to_the_rows_before(ledger: Ledger, tmp_path: Path) -> None:
+    """A bank new to the ledger is created from the first row that gives its name; an earlier row that names no
+    bank is refused, as it would be had the file ended there."""
+    rows = [
+        relending_row(1, institution_code="NEW9", institution_name=""),
+        relending_row(2, institution_code="NEW9", institution_name="新银行"),
+        relending_row(3, institution_code="NEW9", institution_name=""),
+    ]
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows))
+    assert _errors(result) == {(1, "institution_code")}
+    good = import_drawdowns(ledger, write_csv(tmp_path / "good.csv", rows[1:]))
+    assert good.ok and (good.new, good.new_institutions) == (2, 1) and ledger.verify_audit().ok
+
+
+def test_an_insert_that_fails_behind_the_checks_fails_the_import(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drawdowns of a chunk go in while the next chunk is judged (on PostgreSQL on a thread): a failure there
+    reaches the caller and the transaction rolls back with nothing written."""
+    from ledger.services import bulk
+
+    monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(bulk, "_copy", broken)
+    monkeypatch.setattr(bulk, "insert_staged", broken)
+    rows = [relending_row(n) for n in range(1, 6)]
+    before = counts(ledger)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows))
     assert counts(ledger) == before
 
 

@@ -43,14 +43,14 @@ from ledger.domain.industry import normalise_industry
 from ledger.domain.uscc import normalise_uscc
 from ledger.facade import Ledger
 from ledger.io.columns import HeaderMap, map_header
-from ledger.io.field_checks import CheckerProcess, Chunk, check_chunk, read_rows
+from ledger.io.field_checks import Borrower, CheckerProcess, Chunk, check_chunk, read_rows
 from ledger.io.readers import Table, open_table
 from ledger.io.rejects import RejectsByRow, RowError
 from ledger.services.audit import PendingAudit, append_many, begin_audit, reference_payload
 from ledger.services.booking import not_reversed, ranges_overlap
-from ledger.services.bulk import fast_insert, write_ledger_rows
+from ledger.services.bulk import InsertBehind, fast_insert, stage_ledger_rows, write_ledger_rows
 from ledger.services.closing import closed_months
-from ledger.services.drawdown_rules import judge_borrower
+from ledger.services.drawdown_rules import CheckedFields, judge_borrower
 from ledger.services.reference import EnterpriseInput, default_valid_to, statuses_of, validate_enterprise
 
 CHUNK = 5000
@@ -134,6 +134,62 @@ class _Candidate:
     row_no: int
     values: dict[str, Any]
     firm: _Firm
+
+
+@dataclass
+class _Found:
+    """Live drawdowns of the ledger as fetched for a chunk: by bill number, by (bank, reference), by content."""
+
+    bills: dict[str, list[tuple[int, str, str | None, int]]]
+    refs: dict[tuple[int, str], tuple[int, int]]
+    same: dict[tuple[Any, ...], int]
+
+
+@dataclass
+class _Keys:
+    bills: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # bill_no → [(range, row)]
+    refs: dict[tuple[int, str], int] = field(default_factory=dict)  # (bank, reference) → row
+    same: dict[tuple[Any, ...], int] = field(default_factory=dict)  # content key → row
+
+
+class _FileKeys:
+    """Row numbers by key of the rows the file writes, for the chunk being checked and the one before: the
+    within-file duplicates the ledger as fetched cannot show (older chunks it does show, under this import's
+    audit id). `current.same` holds every keyless row of the chunk, written or not, as the check always has."""
+
+    def __init__(self) -> None:
+        self.previous, self.current = _Keys(), _Keys()
+        self._written_same: dict[tuple[Any, ...], int] = {}
+
+    def bill_rows(self, bill_no: str) -> list[tuple[str, int]]:
+        return [*self.previous.bills.get(bill_no, ()), *self.current.bills.get(bill_no, ())]
+
+    def ref_row(self, key: tuple[int, str]) -> int | None:
+        return self.current.refs.get(key, self.previous.refs.get(key))
+
+    def same_row(self, key: tuple[Any, ...]) -> int | None:
+        return self.current.same.get(key, self.previous.same.get(key))
+
+    def written(
+        self,
+        row_no: int,
+        bill_no: str | None,
+        bill_range: str,
+        ref_key: tuple[int, str] | None,
+        same_key: tuple[Any, ...] | None,
+    ) -> None:
+        if bill_no:
+            self.current.bills.setdefault(bill_no, []).append((bill_range, row_no))
+        if ref_key is not None:
+            self.current.refs[ref_key] = row_no
+        if same_key is not None:
+            self._written_same[same_key] = row_no
+
+    def end_chunk(self) -> None:
+        """The chunk's drawdowns are about to go in: the next chunk sees them in memory, not yet in the ledger.
+        Only the rows written count there, as they would in the ledger."""
+        self.previous = _Keys(self.current.bills, self.current.refs, self._written_same)
+        self.current, self._written_same = _Keys(), {}
 
 
 def file_sha256(path: str | Path) -> str:
@@ -242,16 +298,19 @@ class _ImportRun:
         # uscc → a (name, industry, size) already found to agree with the ledger: checked once per firm
         self.agreed: dict[str, tuple[str, str, str]] = {}
         self.analyzed_at = 0  # rows written when _refresh_statistics last ran
+        # A bank the file adds is created when its chunk's reference data is fetched; rows before the one that
+        # names it still lack it, as they would if banks were created row by row.
+        self.bank_named_at: dict[str, int] = {}
+        self.writer = InsertBehind(conn)
+        self.staged: list[list[Any]] = []  # the previous chunk's drawdowns, digested, not yet inserted
+        self.keys = _FileKeys()
 
     # -- driving ---------------------------------------------------------------------------------------------------
     def run(self, table: Table, progress: Progress | None) -> None:
         """Chunk by chunk: each chunk's own fields are checked (`check_chunk`; for a large file in a child
-        process, a chunk ahead), then settled here against the ledger, which by then holds every earlier chunk:
-        borrowers and banks, the borrower's half of the rules, duplicates, the writes.
-
-        A writer thread inserting chunk n while chunk n+1 was checked was tried and measured slower on both
-        backends (100k rows: SQLite 9.3 s against 7.3 s inline, PostgreSQL 16.3–17.1 s against 14.0–15.4 s):
-        the two threads contend for the GIL on every row that sqlite3 binds or psycopg formats.
+        process, a chunk ahead), then settled here against the ledger: borrowers and banks, the borrower's half
+        of the rules, duplicates, the writes. A chunk's drawdowns go in behind the next chunk's lookups, while
+        that chunk is judged (`settle`; on PostgreSQL the COPY runs on a thread meanwhile, see InsertBehind).
 
         After each chunk the surviving objects (the firm cache) are moved out of the cyclic collector's way with
         gc.freeze(): it otherwise rescans them over and over (10–15 % of the run here)."""
@@ -272,7 +331,10 @@ class _ImportRun:
                 gc.freeze()
                 if progress is not None and len(chunk.checked) == CHUNK:
                     progress(self.result.rows)
+            self.writer.submit("drawdown", self.staged)
+            self.writer.wait()
         finally:
+            self.writer.close()  # before anything else touches the connection, a rollback included
             if checker is not None:
                 checker.close()
             gc.unfreeze()
@@ -304,27 +366,31 @@ class _ImportRun:
 
     # -- one chunk -------------------------------------------------------------------------------------------------
     def settle(self, chunk: Chunk) -> None:
-        """Borrowers and banks, the borrower's half of the rules, the ledger's duplicates, then the writes."""
-        self._refresh_statistics()
-        self._load_firms(
-            {
-                normalise_uscc(b[2])
-                for b, c in zip(chunk.borrowers, chunk.checked, strict=True)
-                if not isinstance(c, list)
-            }
-        )
-        statuses: list[tuple[_Firm, StatusEntry]] = []
-        candidates: list[_Candidate] = []
-        key_areas = self.config.key_areas
+        """One chunk in three steps. First everything it needs from the ledger: banks it adds, its borrowers, the
+        live drawdowns its bills, references and contents may repeat. Then the previous chunk's drawdowns go in
+        on the writer's thread while this one is judged here without the database: bank, borrower and declared
+        statuses, the borrower's half of the rules, duplicates. Last, once the writer is done, its new
+        enterprises and statuses are written and its drawdowns digested, to go in behind the next chunk.
+
+        The ledger as fetched lacks the previous chunk's drawdowns (still to be inserted), so duplicates of those
+        are found in `keys`, which holds the keys of the rows this chunk and the previous one write."""
+        rows: list[tuple[int, Borrower, CheckedFields]] = []
         for row_no, borrower, checked in zip(
             count(chunk.first_row), chunk.borrowers, chunk.checked, strict=False
         ):
             if isinstance(checked, list):  # a NUL byte: refused before any of its text reaches a query
                 self._reject(row_no, checked)
-                continue
-            bank_code, bank_name, uscc, firm_name, industry, size, declared = borrower
+            else:
+                rows.append((row_no, borrower, checked))
+        found = self._fetch(rows)
+        self.writer.submit("drawdown", self.staged)
+        self.staged = []
+        statuses: list[tuple[_Firm, StatusEntry]] = []
+        candidates: list[_Candidate] = []
+        key_areas = self.config.key_areas
+        for row_no, (bank_code, _, uscc, firm_name, industry, size, declared), checked in rows:
             problems: list[FieldProblem] = []
-            institution_id = self._institution(bank_code, bank_name, problems)
+            institution_id = self._institution(bank_code, row_no, problems)
             firm = self._firm(uscc, firm_name, industry, size, problems)
             if firm is not None and checked.drawn_on is not None:
                 self._declared_statuses(firm, declared, checked.drawn_on, problems, statuses)
@@ -340,8 +406,10 @@ class _ImportRun:
             values = prepared.values
             values["institution_id"] = institution_id
             candidates.append(_Candidate(row_no, values, firm))
-        to_write = self._check_ledger(candidates)
+        to_write = self._check_ledger(candidates, found)
+        self.writer.wait()
         self._write(self.new_firms, statuses, to_write)
+        self.keys.end_chunk()
         self.created += [(f.uscc, reference_payload("enterprise", f)) for f in self.new_firms]
         self.new_firms = []
         if len(self.firms) > FIRM_CACHE:
@@ -351,18 +419,39 @@ class _ImportRun:
             self.agreed.clear()
             self.tokens.clear()
 
-    def _check_ledger(self, candidates: list[_Candidate]) -> list[_Candidate]:
-        """Double booking, reference reuse and closed months, against the ledger and within the file."""
-        bills = self._live_bills({c.values["bill_no"] for c in candidates if c.values["bill_no"]})
-        refs = self._live_refs(
-            {(c.values["institution_id"], c.values["ext_ref"]) for c in candidates if c.values["ext_ref"]}
-        )
-        keyless = [c for c in candidates if not c.values["bill_no"] and not c.values["ext_ref"]]
-        same = self._live_same(keyless)
-        chunk_same: dict[tuple[Any, ...], int] = {}
+    def _fetch(self, rows: list[tuple[int, Borrower, CheckedFields]]) -> _Found:
+        """What the chunk needs from the ledger, in a few queries: banks it adds (created now), its borrowers with
+        their statuses, and the live drawdowns that hold its bills, its (bank, reference) pairs, or for rows with
+        neither, its contents. Rows whose own fields failed are left out of the duplicate lookups."""
+        self._refresh_statistics()
+        for row_no, borrower, _ in rows:
+            if borrower[0] not in self.institutions:
+                self._add_bank(borrower[0], borrower[1], row_no)
+        self._load_firms({normalise_uscc(borrower[2]) for _, borrower, _ in rows})
+        bills: set[str] = set()
+        refs: set[tuple[int, str]] = set()
+        keyless: list[tuple[_Firm, date]] = []  # borrower and day of rows with neither bill nor reference
+        for _, borrower, checked in rows:
+            if checked.problems:
+                continue
+            values = checked.values
+            if values["bill_no"]:
+                bills.add(values["bill_no"])
+            if values["ext_ref"] and (bank := self.institutions.get(borrower[0])) is not None:
+                refs.add((bank, values["ext_ref"]))
+            if values["bill_no"] or values["ext_ref"]:
+                continue
+            firm = self.firms.get(normalise_uscc(borrower[2]))
+            if firm is not None and firm.id is not None:  # a borrower new to the ledger has no drawdowns yet
+                keyless.append((firm, values["drawn_on"]))
+        return _Found(self._live_bills(bills), self._live_refs(refs), self._live_same(keyless))
+
+    def _check_ledger(self, candidates: list[_Candidate], found: _Found) -> list[_Candidate]:
+        """Double booking, reference reuse and closed months, against the ledger as fetched and within the file
+        (`keys`: this chunk and the previous one, whose drawdowns the ledger as fetched does not hold yet)."""
         ours = self.audit.id
-        chunk_bills: dict[str, list[tuple[str, int]]] = {}
-        chunk_refs: dict[tuple[int, str], int] = {}
+        keys = self.keys
+        chunk_same = keys.current.same  # every keyless row of this chunk, written or not
         to_write: list[_Candidate] = []
         for c in candidates:
             v = c.values
@@ -371,7 +460,7 @@ class _ImportRun:
             bill_no, bill_range, ref = v["bill_no"], v["bill_range"], v["ext_ref"]
             shown_bill = f"{bill_no} {bill_range}" if bill_no else ""
             if bill_no:
-                for other_id, tool_code, other_range, audit_id in bills.get(bill_no, ()):
+                for other_id, tool_code, other_range, audit_id in found.bills.get(bill_no, ()):
                     if not ranges_overlap(bill_range, other_range or "0"):
                         continue
                     if audit_id == ours:
@@ -388,7 +477,7 @@ class _ImportRun:
                                 "bill_no", shown_bill, f"票据已登记于第{other_id}笔 (bill already booked)"
                             )
                         )
-                for other_range, other_row in chunk_bills.get(bill_no, ()):
+                for other_range, other_row in keys.bill_rows(bill_no):
                     if ranges_overlap(bill_range, other_range):
                         problems.append(
                             FieldProblem(
@@ -399,34 +488,29 @@ class _ImportRun:
                         )
             key = (v["institution_id"], ref)
             if ref:
-                found = refs.get(key)
-                if found is not None and found[1] == ours:
+                match = found.refs.get(key)
+                if match is not None and match[1] == ours:
                     problems.append(
                         FieldProblem("ext_ref", ref, "业务编号在本文件中重复 (reference twice in this file)")
                     )
-                elif found is not None:
+                elif match is not None:
                     skip = True
-                if key in chunk_refs:
+                if (other := keys.ref_row(key)) is not None:
                     problems.append(
                         FieldProblem(
-                            "ext_ref",
-                            ref,
-                            f"业务编号与本文件第{chunk_refs[key]}行重复 (reference twice in this file)",
+                            "ext_ref", ref, f"业务编号与本文件第{other}行重复 (reference twice in this file)"
                         )
                     )
+            same_key = None
             if not bill_no and not ref:
                 same_key = _same_key(v, c.firm.uscc)
-                found_same = same.get(same_key)
+                found_same = found.same.get(same_key)
                 if found_same is not None and found_same == ours:
                     problems.append(FieldProblem("ref", "", _SAME_IN_FILE))
                 elif found_same is not None:
                     skip = True
-                if same_key in chunk_same:
-                    problems.append(
-                        FieldProblem(
-                            "ref", "", f"与本文件第{chunk_same[same_key]}行完全相同 " + _SAME_IN_FILE
-                        )
-                    )
+                if (other := keys.same_row(same_key)) is not None:
+                    problems.append(FieldProblem("ref", "", f"与本文件第{other}行完全相同 " + _SAME_IN_FILE))
                 chunk_same[same_key] = c.row_no
             if skip and not problems:
                 self.result.skipped += 1
@@ -442,16 +526,15 @@ class _ImportRun:
             if problems:
                 self._reject(c.row_no, problems)
                 continue
-            if bill_no:
-                chunk_bills.setdefault(bill_no, []).append((bill_range, c.row_no))
-            if ref:
-                chunk_refs[key] = c.row_no
+            keys.written(c.row_no, bill_no, bill_range, key if ref else None, same_key)
             to_write.append(c)
         return to_write
 
     def _write(
         self, firms: list[_Firm], statuses: list[tuple[_Firm, StatusEntry]], rows: list[_Candidate]
     ) -> None:
+        """The chunk's new enterprises (their ids read back) and statuses, written now; its drawdowns digested and
+        kept in `staged`, to be inserted behind the next chunk (or at the end)."""
         if firms:
             fast_insert(
                 self.conn,
@@ -484,10 +567,10 @@ class _ImportRun:
                 ],
             )
             self.result.new_statuses += len(statuses)
-        if rows:
-            for c in rows:
-                c.values["enterprise_id"] = c.firm.id
-            self.result.new += write_ledger_rows(self.conn, self.audit, "drawdown", [c.values for c in rows])
+        for c in rows:
+            c.values["enterprise_id"] = c.firm.id
+        self.staged = stage_ledger_rows(self.audit, "drawdown", [c.values for c in rows])
+        self.result.new += len(rows)
 
     def _refresh_statistics(self) -> None:
         """PostgreSQL: ANALYZE the growing tables each time the import has doubled what it wrote. The lookups'
@@ -501,16 +584,26 @@ class _ImportRun:
         self.analyzed_at = written
 
     # -- reference data ----------------------------------------------------------------------------------------
-    def _institution(self, code: str, name: str, problems: list[FieldProblem]) -> int | None:
-        if code in self.institutions:
-            return self.institutions[code]
+    def _add_bank(self, code: str, name: str, row_no: int) -> None:
+        """A bank new to the ledger, created from the first row that names it (a row without a name, or with a
+        code no bank may have, gets its problem from _institution)."""
+        if code and len(code) <= 40 and name:
+            self.institutions[code] = fast_insert_returning_id(self.conn, code, name)
+            self.bank_named_at[code] = row_no
+            self.new_institutions.append({"code": code, "name": name, "type": ""})
+            self.result.new_institutions += 1
+
+    def _institution(self, code: str, row_no: int, problems: list[FieldProblem]) -> int | None:
+        bank = self.institutions.get(code)
+        if bank is not None and self.bank_named_at.get(code, 0) <= row_no:
+            return bank
         if not code:
             problems.append(FieldProblem("institution_code", "", "机构代码必填 (required)"))
         elif len(code) > 40:
             problems.append(
                 FieldProblem("institution_code", code, "机构代码至多40字符 (at most 40 characters)")
             )
-        elif not name:
+        else:
             problems.append(
                 FieldProblem(
                     "institution_code",
@@ -518,12 +611,6 @@ class _ImportRun:
                     "未登记的机构,须填写机构名称以新增 (unknown institution: give institution_name)",
                 )
             )
-        else:
-            new_id = fast_insert_returning_id(self.conn, code, name)
-            self.institutions[code] = new_id
-            self.new_institutions.append({"code": code, "name": name, "type": ""})
-            self.result.new_institutions += 1
-            return new_id
         return None
 
     def _load_firms(self, usccs: set[str]) -> None:
@@ -662,15 +749,16 @@ class _ImportRun:
                 found.setdefault(row[1], []).append((row[0], row[2], row[3], row[4]))
         return found
 
-    def _live_same(self, keyless: list[_Candidate]) -> dict[tuple[Any, ...], int]:
-        """Rows with neither bill nor reference are recognised by their content: a live drawdown with the same
-        tool, bank, borrower, dates and amounts and no reference. Returns key → audit id of the match."""
-        uscc_of = {c.firm.id: c.firm.uscc for c in keyless if c.firm.id is not None}
-        firm_ids = sorted(uscc_of)
-        if not firm_ids:
+    def _live_same(self, keyless: list[tuple[_Firm, date]]) -> dict[tuple[Any, ...], int]:
+        """Rows with neither bill nor reference are recognised by their content: a live drawdown of the same
+        borrower with the same tool, bank, dates and amounts and no reference. `keyless` holds each such row's
+        borrower (known to the ledger) and drawn_on; returns content key → audit id of the match."""
+        if not keyless:
             return {}
-        first = min(c.values["drawn_on"] for c in keyless)
-        last = max(c.values["drawn_on"] for c in keyless)
+        uscc_of = {cast(int, firm.id): firm.uscc for firm, _ in keyless}
+        firm_ids = sorted(uscc_of)
+        first = min(day for _, day in keyless)
+        last = max(day for _, day in keyless)
         found: dict[tuple[Any, ...], int] = {}
         for start in range(0, len(firm_ids), IN_LIST):
             for row in self.conn.execute(
