@@ -235,6 +235,28 @@ def test_a_large_file_checked_in_a_child_process_gives_the_same_result(
     assert good.ok and good.new == 6 and ledger.verify_audit().ok
 
 
+@pytest.mark.parametrize("where", ["in-process", "child process"])
+def test_the_import_record_names_the_file_by_its_sha256(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """An auditor matches a bank's file to the import that booked it by the file's sha256 (the child process
+    hashes it after its last chunk; in-process the importer does)."""
+    import hashlib
+    import json
+
+    if where == "child process":
+        monkeypatch.setattr("ledger.io.importer.PARALLEL_BYTES", 0)
+    monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
+    path = write_csv(tmp_path / "in.csv", [relending_row(n) for n in range(1, 6)])
+    result = import_drawdowns(ledger, path)
+    assert result.ok and result.new == 5
+    with ledger.connect() as conn:
+        payload = conn.execute(
+            text("SELECT payload FROM audit_log WHERE id = :id"), {"id": result.audit_id}
+        ).scalar_one()
+    assert json.loads(payload)["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_a_checker_process_that_dies_is_an_error_and_nothing_is_written(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,8 +23,8 @@ from ledger.domain.enterprise import StatusEntry, normalise_status
 from ledger.domain.errors import FieldProblem, ValidationError
 from ledger.facade import Ledger
 from ledger.io.columns import ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED, map_header
-from ledger.io.importer import MAX_KEPT_ERRORS, file_sha256
-from ledger.io.readers import open_table
+from ledger.io.importer import MAX_KEPT_ERRORS
+from ledger.io.readers import file_sha256, open_table
 from ledger.io.rejects import RejectsFile, RowError
 from ledger.services.audit import append_many, begin_audit, reference_payload
 from ledger.services.bulk import fast_insert, write_ledger_rows

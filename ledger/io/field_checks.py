@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from ledger.domain.errors import FieldProblem, nul_problems
-from ledger.io.readers import open_table
+from ledger.io.readers import file_sha256, open_table
 from ledger.services.drawdown_rules import BookingRequest, CheckedFields, check_fields
 from ledger.tools import Catalogue
 
@@ -47,6 +47,7 @@ BORROWER_FIELDS = (
     "enterprise_statuses",
 )
 Borrower = tuple[str, str, str, str, str, str, str]
+FIRST_CHUNK_PART = 10  # the child's first chunk is this part of a chunk
 
 
 @dataclass
@@ -59,12 +60,15 @@ class Chunk:
 
 
 def read_rows(
-    rows: Iterable[list[str]], columns: list[tuple[str, int]], chunk: int
+    rows: Iterable[list[str]], columns: list[tuple[str, int]], chunk: int, first: int | None = None
 ) -> Iterator[list[Record]]:
-    """The rows of a file, `chunk` at a time, numbered and mapped to the import's field names."""
+    """The rows of a file, `chunk` at a time (the first `first` rows as a chunk of their own), numbered and
+    mapped to the import's field names."""
     numbered = iter(enumerate(rows, start=1))
-    while part := list(islice(numbered, chunk)):
+    size = first or chunk
+    while part := list(islice(numbered, size)):
         yield [(row_no, raw, {name: raw[i] for name, i in columns}) for row_no, raw in part]
+        size = chunk
 
 
 def check_chunk(records: list[Record], catalogue: Catalogue) -> Chunk:
@@ -124,6 +128,7 @@ class CheckerProcess:
         self, path: str | Path, columns: list[tuple[str, int]], catalogue: Catalogue, chunk: int
     ) -> None:
         self.catalogue = catalogue
+        self.sha256 = ""  # the file's, sent by the child once it has read the whole file
         package_root = str(Path(__file__).resolve().parents[2])  # where `ledger` is importable from
         inherited = os.environ.get("PYTHONPATH")  # an empty entry would put the working directory on the path
         env = {
@@ -154,6 +159,7 @@ class CheckerProcess:
                     f"导入检查子进程意外退出 (the import's checker process stopped, exit code {self._process.wait()})"
                 ) from None
             if kind == "end":
+                self.sha256 = payload
                 return
             if kind == "error":
                 raise payload
@@ -191,9 +197,11 @@ def _serve(
     the importer, which reports it as it would in-process."""
     try:
         table = open_table(path)
-        for records in read_rows(table.rows, columns, chunk):
+        # A small first chunk: the importer has nothing to do until it arrives.
+        for records in read_rows(table.rows, columns, chunk, first=max(1, chunk // FIRST_CHUNK_PART)):
             _send(send, ("chunk", _ship(check_chunk(records, catalogue))))
-        _send(send, ("end", None))
+        # Hashed here, after the last chunk, while the importer settles it: the import's audit record names it.
+        _send(send, ("end", file_sha256(path)))
     except BrokenPipeError:
         return  # the importer stopped reading: nothing to tell
     except Exception as exc:  # every other failure is the importer's to report

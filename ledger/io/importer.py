@@ -19,7 +19,6 @@ institutions and enterprises get the same 'create' records `ledger add-enterpris
 from __future__ import annotations
 
 import gc
-import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -44,7 +43,7 @@ from ledger.domain.uscc import normalise_uscc
 from ledger.facade import Ledger
 from ledger.io.columns import HeaderMap, map_header
 from ledger.io.field_checks import Borrower, CheckerProcess, Chunk, check_chunk, read_rows
-from ledger.io.readers import Table, open_table
+from ledger.io.readers import Table, file_sha256, open_table
 from ledger.io.rejects import RejectsByRow, RowError
 from ledger.services.audit import PendingAudit, append_many, begin_audit, reference_payload
 from ledger.services.booking import not_reversed, ranges_overlap
@@ -52,6 +51,7 @@ from ledger.services.bulk import InsertBehind, fast_insert, stage_ledger_rows, w
 from ledger.services.closing import closed_months
 from ledger.services.drawdown_rules import CheckedFields, judge_borrower
 from ledger.services.reference import EnterpriseInput, default_valid_to, statuses_of, validate_enterprise
+from ledger.tools import Catalogue
 
 CHUNK = 5000
 IN_LIST = 500  # parameters per IN (...) query: well under SQLite's and psycopg's limits
@@ -192,14 +192,6 @@ class _FileKeys:
         self.current, self._written_same = _Keys(), {}
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def import_drawdowns(
     ledger: Ledger,
     path: str | Path,
@@ -220,6 +212,8 @@ def import_drawdowns(
         raise ValidationError(problems)
     result = ImportResult(str(path), table.encoding, dry_run, ignored_columns=header_map.ignored)
     rejects_file = RejectsByRow(rejects, table.header, path)
+    # Started before the ledger is opened, so the checker process's start-up and first chunk overlap with ours.
+    chunks, checker = _checked_chunks(table, list(header_map.index.items()), ledger.config.catalogue)
     try:
         with ledger.connect() as conn, _custom_plans(conn):
             transaction = conn.begin()
@@ -229,9 +223,9 @@ def import_drawdowns(
                 # at 195k rows, where the index probes take 17-25 ms).
                 with pg_local_settings(conn, **CACHED_PAGE_COSTS):
                     run = _ImportRun(conn, ledger.config, ledger.actor, header_map, result, rejects_file)
-                    run.run(table, progress)
+                    run.run(chunks, progress)
                     if result.ok:
-                        run.finish(path)
+                        run.finish(checker.sha256 if checker is not None else file_sha256(path))
                 if result.ok and not dry_run:
                     transaction.commit()
                 else:
@@ -241,9 +235,23 @@ def import_drawdowns(
                 transaction.rollback()
                 raise
     finally:
+        if checker is not None:
+            checker.close()
         rejects_file.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _checked_chunks(
+    table: Table, columns: list[tuple[str, int]], catalogue: Catalogue
+) -> tuple[Iterable[Chunk], CheckerProcess | None]:
+    """The file's rows, a chunk at a time, with their own fields checked: for a large file by a child process
+    that reads it itself, a chunk ahead (the caller closes it); otherwise here, as they are iterated."""
+    if table.path.stat().st_size >= PARALLEL_BYTES:
+        _drain(table)  # the child reads the file; this process needs nothing of it but the header
+        checker = CheckerProcess(table.path, columns, catalogue, CHUNK)
+        return checker, checker
+    return (check_chunk(part, catalogue) for part in read_rows(table.rows, columns, CHUNK)), None
 
 
 @contextmanager
@@ -293,7 +301,6 @@ class _ImportRun:
         self.new_firms: list[_Firm] = []  # created by the chunk being processed
         # (uscc, audit payload) of every enterprise created, for their 'create' records at the end
         self.created: list[tuple[str, dict[str, Any]]] = []
-        self.columns = list(header.index.items())
         self.tokens: dict[str, StatusEntry | str] = {}  # a dated token's entry, or a bare token's status name
         # uscc → a (name, industry, size) already found to agree with the ledger: checked once per firm
         self.agreed: dict[str, tuple[str, str, str]] = {}
@@ -306,7 +313,7 @@ class _ImportRun:
         self.keys = _FileKeys()
 
     # -- driving ---------------------------------------------------------------------------------------------------
-    def run(self, table: Table, progress: Progress | None) -> None:
+    def run(self, chunks: Iterable[Chunk], progress: Progress | None) -> None:
         """Chunk by chunk: each chunk's own fields are checked (`check_chunk`; for a large file in a child
         process, a chunk ahead), then settled here against the ledger: borrowers and banks, the borrower's half
         of the rules, duplicates, the writes. A chunk's drawdowns go in behind the next chunk's lookups, while
@@ -314,15 +321,6 @@ class _ImportRun:
 
         After each chunk the surviving objects (the firm cache) are moved out of the cyclic collector's way with
         gc.freeze(): it otherwise rescans them over and over (10–15 % of the run here)."""
-        columns, catalogue = self.columns, self.config.catalogue
-        checker: CheckerProcess | None = None
-        chunks: Iterable[Chunk]
-        if table.path.stat().st_size >= PARALLEL_BYTES:
-            _drain(table)  # the child reads the file; this process needs nothing of it but the header
-            checker = CheckerProcess(table.path, columns, catalogue, CHUNK)
-            chunks = checker
-        else:
-            chunks = (check_chunk(part, catalogue) for part in read_rows(table.rows, columns, CHUNK))
         try:
             for chunk in chunks:
                 self.result.rows += len(chunk.checked)
@@ -335,20 +333,18 @@ class _ImportRun:
             self.writer.wait()
         finally:
             self.writer.close()  # before anything else touches the connection, a rollback included
-            if checker is not None:
-                checker.close()
             gc.unfreeze()
         if progress is not None:
             progress(self.result.rows)
 
-    def finish(self, path: str | Path) -> None:
+    def finish(self, sha256: str) -> None:
         """Appends the import's audit record (only if rows went under it: a re-import that skips every row leaves
         the ledger exactly as it was), then the 'create' records of the reference rows it added."""
         r = self.result
         if self.audit.digest.count:
             self.audit.payload = {
                 "file": Path(r.path).name,
-                "sha256": file_sha256(path),
+                "sha256": sha256,
                 "rows": r.rows,
                 "new": r.new,
                 "skipped": r.skipped,

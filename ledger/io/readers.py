@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,6 +155,15 @@ def _open_xlsx(path: Path) -> Table:
             book.close()
 
     return Table(path, "xlsx", "xlsx", header, rows())
+
+
+def file_sha256(path: str | Path) -> str:
+    """The file's sha256, recorded in an import's audit record so the file can be matched to it later."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_csv_text(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
