@@ -22,19 +22,27 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from ledger.domain.errors import FieldProblem, nul_problems
 from ledger.io.readers import file_sha256, open_table
 from ledger.services.drawdown_rules import BookingRequest, CheckedFields, check_fields
+from ledger.services.ledger_columns import DRAWDOWN_POSITION, LEDGER_COLUMNS
 from ledger.tools import Catalogue
 
 # One row: number (1 = first data row), the user's cells and the mapped fields.
 Record = tuple[int, list[str], dict[str, str]]
-# A row's own fields checked, or, for a row with a NUL byte (which must not reach a query), its problems.
-Checked = CheckedFields | list[FieldProblem]
+# A row's own fields checked, as the importer settles them: a plain tuple, cheap to pickle and to read —
+#   (tool code or "", drawn_on or None, override reason, warnings, problems, row)
+# where `row` is the drawdown as the ledger writes it (LEDGER_COLUMNS order, dates as ISO text) with the bank,
+# borrower and key-area positions left None for the importer to fill, or None when the fields have problems.
+Fields = tuple[str, date | None, str, tuple[str, ...], tuple[FieldProblem, ...], tuple[Any, ...] | None]
+# For a row with a NUL byte (which must not reach a query), its problems instead.
+Checked = Fields | list[FieldProblem]
 # The cells the importer settles against the ledger, in the order it unpacks them ('' where the file has no
 # such column).
 BORROWER_FIELDS = (
@@ -81,10 +89,38 @@ def check_chunk(records: list[Record], catalogue: Catalogue) -> Chunk:
         [
             problems
             if suspect and (problems := nul_problems(fields))
-            else check_fields(_request(fields), catalogue)
+            else checked_fields(check_fields(_request(fields), catalogue))
             for _, _, fields in records
         ],
     )
+
+
+_ROW = itemgetter(*LEDGER_COLUMNS["drawdown"])
+_DATES = (DRAWDOWN_POSITION["drawn_on"], DRAWDOWN_POSITION["maturity_on"])
+# Filled by the importer: cleared here, as check_fields leaves them unset.
+_UNSET = dict.fromkeys(("institution_id", "enterprise_id", "key_area", "key_area_reason"))
+_ISO: dict[date, str] = {}  # a file holds a few thousand days: one text each, which pickle then sends once
+
+
+def checked_fields(checked: CheckedFields) -> Fields:
+    """check_fields' result in the importer's form (see Fields)."""
+    values = checked.values
+    code = checked.tool.code if checked.tool is not None else ""
+    if checked.problems:
+        return (
+            code,
+            checked.drawn_on,
+            values["override_reason"],
+            tuple(checked.warnings),
+            tuple(checked.problems),
+            None,
+        )
+    values.update(_UNSET)
+    row = list(_ROW(values))
+    for i in _DATES:
+        day = row[i]
+        row[i] = _ISO.get(day) or _ISO.setdefault(day, day.isoformat())
+    return code, checked.drawn_on, values["override_reason"], tuple(checked.warnings), (), tuple(row)
 
 
 def _borrower_cells(fields: dict[str, str]) -> Borrower:
@@ -120,14 +156,12 @@ class CheckerProcess:
     that has threads (the TUI). The job goes to the child's stdin and the chunks come back on its stdout, one
     pickle each.
 
-    A chunk crosses the pipe as plain tuples: the tool as its code, the values as a tuple under one shared key
-    tuple, the borrower cells with repeated text sent once (a bank's name or a borrower's recurs row after row,
-    and pickle sends an object it has already sent in the same message as a back-reference)."""
+    A chunk crosses the pipe as it is (plain tuples, see Fields), the borrower cells with repeated text sent once.
+    """
 
     def __init__(
         self, path: str | Path, columns: list[tuple[str, int]], catalogue: Catalogue, chunk: int
     ) -> None:
-        self.catalogue = catalogue
         self.sha256 = ""  # the file's, sent by the child once it has read the whole file
         package_root = str(Path(__file__).resolve().parents[2])  # where `ledger` is importable from
         inherited = os.environ.get("PYTHONPATH")  # an empty entry would put the working directory on the path
@@ -150,7 +184,6 @@ class CheckerProcess:
             pass
 
     def __iter__(self) -> Iterator[Chunk]:
-        find = self.catalogue.find
         while True:
             try:
                 kind, payload = pickle.load(self._receive)
@@ -163,23 +196,7 @@ class CheckerProcess:
                 return
             if kind == "error":
                 raise payload
-            first_row, borrowers, shipped = payload
-            yield Chunk(
-                first_row,
-                borrowers,
-                [
-                    c
-                    if isinstance(c, list)
-                    else CheckedFields(
-                        find(c[0]) if c[0] else None,
-                        c[1],
-                        dict(zip(c[2], c[3], strict=True)),
-                        c[4],
-                        c[5],
-                    )
-                    for c in shipped
-                ],
-            )
+            yield Chunk(*payload)
 
     def close(self) -> None:
         self._receive.close()  # a child still writing gets a broken pipe and stops
@@ -223,28 +240,12 @@ def _send_error(send: BinaryIO, exc: BaseException) -> None:
             _send(send, ("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
-def _ship(chunk: Chunk) -> tuple[int, list[Borrower], list[Any]]:
-    """The chunk as plain tuples; equal texts and key tuples made one object, so each is pickled once."""
-    same: dict[Any, Any] = {}
+def _ship(chunk: Chunk) -> tuple[int, list[Borrower], list[Checked]]:
+    """The chunk as plain tuples; equal borrower texts made one object, so each is pickled once (a bank's name or a
+    borrower's recurs row after row, and pickle sends an object already sent as a back-reference)."""
+    same: dict[str, str] = {}
     one = same.setdefault
-    borrowers: list[Any] = [tuple(map(one, b, b)) for b in chunk.borrowers]
-    shipped: list[Any] = []
-    for c in chunk.checked:
-        if isinstance(c, list):
-            shipped.append(c)
-            continue
-        keys = tuple(c.values)
-        shipped.append(
-            (
-                c.tool.code if c.tool else None,
-                c.drawn_on,
-                one(keys, keys),
-                tuple(c.values.values()),
-                tuple(c.warnings),
-                tuple(c.problems),
-            )
-        )
-    return chunk.first_row, borrowers, shipped
+    return chunk.first_row, [cast(Borrower, tuple(map(one, b, b))) for b in chunk.borrowers], chunk.checked
 
 
 def _main() -> None:

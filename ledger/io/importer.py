@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,21 +35,24 @@ from sqlalchemy import Table as SqlTable
 from ledger.config import Config
 from ledger.db.engine import CACHED_PAGE_COSTS, pg_local_settings
 from ledger.db.models import Drawdown, Enterprise, Institution
-from ledger.domain.dates import month_key, parse_date
+from ledger.domain.dates import parse_date
 from ledger.domain.enterprise import EnterpriseFacts, StatusEntry, normalise_size, normalise_status
 from ledger.domain.errors import FieldProblem, ValidationError
 from ledger.domain.industry import normalise_industry
+from ledger.domain.key_area import classify
 from ledger.domain.uscc import normalise_uscc
 from ledger.facade import Ledger
 from ledger.io.columns import HeaderMap, map_header
-from ledger.io.field_checks import Borrower, CheckerProcess, Chunk, check_chunk, read_rows
+from ledger.io.field_checks import Borrower, CheckerProcess, Chunk, Fields, check_chunk, read_rows
 from ledger.io.readers import Table, file_sha256, open_table
 from ledger.io.rejects import RejectsByRow, RowError
 from ledger.services.audit import PendingAudit, append_many, begin_audit, reference_payload
 from ledger.services.booking import not_reversed, ranges_overlap
-from ledger.services.bulk import InsertBehind, fast_insert, stage_ledger_rows, write_ledger_rows
+from ledger.services.bulk import InsertBehind, fast_insert, stage_values, write_ledger_rows
+from ledger.services.canonical import row_values
 from ledger.services.closing import closed_months
-from ledger.services.drawdown_rules import CheckedFields, judge_borrower
+from ledger.services.drawdown_rules import eligibility_finding
+from ledger.services.ledger_columns import DRAWDOWN_POSITION
 from ledger.services.reference import EnterpriseInput, default_valid_to, statuses_of, validate_enterprise
 from ledger.tools import Catalogue
 
@@ -132,7 +135,7 @@ class _Firm:
 @dataclass
 class _Candidate:
     row_no: int
-    values: dict[str, Any]
+    row: list[Any]  # the drawdown as written (LEDGER_COLUMNS order, canonical), all but its enterprise id
     firm: _Firm
 
 
@@ -370,7 +373,7 @@ class _ImportRun:
 
         The ledger as fetched lacks the previous chunk's drawdowns (still to be inserted), so duplicates of those
         are found in `keys`, which holds the keys of the rows this chunk and the previous one write."""
-        rows: list[tuple[int, Borrower, CheckedFields]] = []
+        rows: list[tuple[int, Borrower, Fields]] = []
         for row_no, borrower, checked in zip(
             count(chunk.first_row), chunk.borrowers, chunk.checked, strict=False
         ):
@@ -383,25 +386,32 @@ class _ImportRun:
         self.staged = []
         statuses: list[tuple[_Firm, StatusEntry]] = []
         candidates: list[_Candidate] = []
-        key_areas = self.config.key_areas
+        key_areas, find = self.config.key_areas, self.config.catalogue.find
         for row_no, (bank_code, _, uscc, firm_name, industry, size, declared), checked in rows:
+            tool_code, drawn_on, override, warnings, field_problems, template = checked
             problems: list[FieldProblem] = []
             institution_id = self._institution(bank_code, row_no, problems)
             firm = self._firm(uscc, firm_name, industry, size, problems)
-            if firm is not None and checked.drawn_on is not None:
-                self._declared_statuses(firm, declared, checked.drawn_on, problems, statuses)
-            try:
-                prepared = judge_borrower(checked, firm.facts() if firm else None, key_areas)
-            except ValidationError as exc:
-                problems.extend(exc.problems)
-                prepared = None
-            if problems or prepared is None or firm is None or institution_id is None:
+            if firm is not None and drawn_on is not None:
+                self._declared_statuses(firm, declared, drawn_on, problems, statuses)
+            # The borrower's half of the booking rules (judge_borrower's, on the row as it will be written):
+            # eligibility, then, for a row with no problem at all, the key-area decision.
+            problems += field_problems
+            tool = find(tool_code) if tool_code else None
+            if firm is not None and tool is not None and drawn_on is not None:
+                problem, warning = eligibility_finding(tool, drawn_on, override, firm.facts())
+                if problem is not None:
+                    problems.append(problem)
+                if warning is not None:
+                    warnings = (*warnings, warning)
+            if problems or template is None or firm is None or institution_id is None or drawn_on is None:
                 self._reject(row_no, problems)
                 continue
-            self.result.warnings += len(prepared.warnings)
-            values = prepared.values
-            values["institution_id"] = institution_id
-            candidates.append(_Candidate(row_no, values, firm))
+            self.result.warnings += len(warnings)
+            decision = classify(firm.facts(), drawn_on, key_areas)
+            row = list(template)
+            row[_BANK], row[_KEY_AREA], row[_REASON] = institution_id, int(decision.key_area), decision.reason
+            candidates.append(_Candidate(row_no, row, firm))
         to_write = self._check_ledger(candidates, found)
         self.writer.wait()
         self._write(self.new_firms, statuses, to_write)
@@ -415,7 +425,7 @@ class _ImportRun:
             self.agreed.clear()
             self.tokens.clear()
 
-    def _fetch(self, rows: list[tuple[int, Borrower, CheckedFields]]) -> _Found:
+    def _fetch(self, rows: list[tuple[int, Borrower, Fields]]) -> _Found:
         """What the chunk needs from the ledger, in a few queries: banks it adds (created now), its borrowers with
         their statuses, and the live drawdowns that hold its bills, its (bank, reference) pairs, or for rows with
         neither, its contents. Rows whose own fields failed are left out of the duplicate lookups."""
@@ -427,19 +437,19 @@ class _ImportRun:
         bills: set[str] = set()
         refs: set[tuple[int, str]] = set()
         keyless: list[tuple[_Firm, date]] = []  # borrower and day of rows with neither bill nor reference
-        for _, borrower, checked in rows:
-            if checked.problems:
+        for _, borrower, (_, drawn_on, _, _, _, row) in rows:
+            if row is None or drawn_on is None:  # the row's own fields failed
                 continue
-            values = checked.values
-            if values["bill_no"]:
-                bills.add(values["bill_no"])
-            if values["ext_ref"] and (bank := self.institutions.get(borrower[0])) is not None:
-                refs.add((bank, values["ext_ref"]))
-            if values["bill_no"] or values["ext_ref"]:
+            bill_no, ref = row[_BILL], row[_REF]
+            if bill_no:
+                bills.add(bill_no)
+            if ref and (bank := self.institutions.get(borrower[0])) is not None:
+                refs.add((bank, ref))
+            if bill_no or ref:
                 continue
             firm = self.firms.get(normalise_uscc(borrower[2]))
             if firm is not None and firm.id is not None:  # a borrower new to the ledger has no drawdowns yet
-                keyless.append((firm, values["drawn_on"]))
+                keyless.append((firm, drawn_on))
         return _Found(self._live_bills(bills), self._live_refs(refs), self._live_same(keyless))
 
     def _check_ledger(self, candidates: list[_Candidate], found: _Found) -> list[_Candidate]:
@@ -450,10 +460,10 @@ class _ImportRun:
         chunk_same = keys.current.same  # every keyless row of this chunk, written or not
         to_write: list[_Candidate] = []
         for c in candidates:
-            v = c.values
+            v = c.row
             problems: list[FieldProblem] = []
             skip = False
-            bill_no, bill_range, ref = v["bill_no"], v["bill_range"], v["ext_ref"]
+            bill_no, bill_range, ref = v[_BILL], v[_RANGE], v[_REF]
             shown_bill = f"{bill_no} {bill_range}" if bill_no else ""
             if bill_no:
                 for other_id, tool_code, other_range, audit_id in found.bills.get(bill_no, ()):
@@ -465,7 +475,7 @@ class _ImportRun:
                                 "bill_no", shown_bill, "票据在本文件中重复 (bill twice in this file)"
                             )
                         )
-                    elif tool_code == v["tool_code"] and (other_range or "0") == bill_range:
+                    elif tool_code == v[_TOOL] and (other_range or "0") == bill_range:
                         skip = True
                     else:
                         problems.append(
@@ -482,7 +492,7 @@ class _ImportRun:
                                 f"票据与本文件第{other_row}行重复 (bill twice in this file)",
                             )
                         )
-            key = (v["institution_id"], ref)
+            key = (v[_BANK], ref)
             if ref:
                 match = found.refs.get(key)
                 if match is not None and match[1] == ours:
@@ -511,13 +521,9 @@ class _ImportRun:
             if skip and not problems:
                 self.result.skipped += 1
                 continue
-            if self.closed and month_key(v["drawn_on"]) in self.closed:
+            if self.closed and (month := v[_DRAWN][:7]) in self.closed:  # ISO text: YYYY-MM first
                 problems.append(
-                    FieldProblem(
-                        "drawn_on",
-                        v["drawn_on"].isoformat(),
-                        f"{month_key(v['drawn_on'])} 已月结,不得登记 (month is closed)",
-                    )
+                    FieldProblem("drawn_on", v[_DRAWN], f"{month} 已月结,不得登记 (month is closed)")
                 )
             if problems:
                 self._reject(c.row_no, problems)
@@ -564,8 +570,8 @@ class _ImportRun:
             )
             self.result.new_statuses += len(statuses)
         for c in rows:
-            c.values["enterprise_id"] = c.firm.id
-        self.staged = stage_ledger_rows(self.audit, "drawdown", [c.values for c in rows])
+            c.row[_FIRM] = c.firm.id
+        self.staged = stage_values(self.audit, "drawdown", [c.row for c in rows])
         self.result.new += len(rows)
 
     def _refresh_statistics(self) -> None:
@@ -766,7 +772,9 @@ class _ImportRun:
                     not_reversed(),
                 )
             ).mappings():
-                found[_same_key(row, uscc_of[row["enterprise_id"]])] = row["audit_id"]
+                found[_same_key(row_values("drawdown", cast(Any, row)), uscc_of[row["enterprise_id"]])] = row[
+                    "audit_id"
+                ]
         return found
 
     def _live_refs(self, keys: set[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int]]:
@@ -853,16 +861,29 @@ _SAME_IN_FILE = (
 )
 
 
-def _same_key(values: Any, uscc: str) -> tuple[Any, ...]:
-    return (
-        values["tool_code"],
-        values["institution_id"],
-        uscc,
-        values["drawn_on"],
-        values["maturity_on"],
-        values["amount_fen"],
-        values["principal_fen"],
+def _same_key(row: Sequence[Any], uscc: str) -> tuple[Any, ...]:
+    """What identifies a drawdown with neither bill nor reference: its canonical row's tool, bank, dates and
+    amounts, and the borrower by USCC (an enterprise new to the ledger has no id yet)."""
+    return (row[_TOOL], row[_BANK], uscc, row[_DRAWN], row[_MATURITY], row[_AMOUNT], row[_PRINCIPAL])
+
+
+_TOOL, _BANK, _FIRM, _DRAWN, _MATURITY, _AMOUNT, _PRINCIPAL, _BILL, _RANGE, _REF, _KEY_AREA, _REASON = (
+    DRAWDOWN_POSITION[name]
+    for name in (
+        "tool_code",
+        "institution_id",
+        "enterprise_id",
+        "drawn_on",
+        "maturity_on",
+        "amount_fen",
+        "principal_fen",
+        "bill_no",
+        "bill_range",
+        "ext_ref",
+        "key_area",
+        "key_area_reason",
     )
+)
 
 
 # The ledger lookups' "drawdown d is live" condition, as SQL text (services.booking.not_reversed in SQLAlchemy).

@@ -61,7 +61,12 @@ def stage_ledger_rows(audit: PendingAudit, table: str, rows: Iterable[Mapping[st
 
     The digest's normalised values (dates as ISO text, booleans as 0/1) are exactly what SQLite stores and what
     PostgreSQL's COPY text input reads for date and boolean columns, so each row is converted once, for both."""
-    values = [row_values(table, row) for row in rows]
+    return stage_values(audit, table, [row_values(table, row) for row in rows])
+
+
+def stage_values(audit: PendingAudit, table: str, values: list[list[Any]]) -> list[list[Any]]:
+    """stage_ledger_rows for rows already as row_values gives them (LEDGER_COLUMNS order, canonical): digested,
+    tallied, and each given the audit id as its last value, in place."""
     if not values:
         return values
     audit.digest.add_rows(table, values)

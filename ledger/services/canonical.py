@@ -18,34 +18,7 @@ from sqlalchemy import Boolean, Date, DateTime
 from sqlmodel import SQLModel
 
 import ledger.db.models  # noqa: F401 - the tables row_values is planned from
-
-# Columns hashed per ledger table (everything but the surrogate id and the audit link).
-LEDGER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "drawdown": (
-        "tool_code",
-        "institution_id",
-        "enterprise_id",
-        "drawn_on",
-        "maturity_on",
-        "amount_fen",
-        "principal_fen",
-        "interest_fen",
-        "cb_rate_ppm",
-        "table_rate_ppm",
-        "lend_rate_ppm",
-        "bill_no",
-        "bill_range",
-        "batch_ref",
-        "ext_ref",
-        "key_area",
-        "key_area_reason",
-        "override_reason",
-    ),
-    "drawdown_event": ("drawdown_id", "kind", "event_on", "amount_fen", "new_maturity_on", "reason"),
-    "enterprise_status": ("enterprise_id", "status", "valid_from", "valid_to", "source"),
-    "month_close": ("month",),
-    "report_record": ("tool_code", "period", "file_name", "sha256", "data_fingerprint", "generated_at"),
-}
+from ledger.services.ledger_columns import LEDGER_COLUMNS
 
 
 def normalise(value: Any) -> Any:

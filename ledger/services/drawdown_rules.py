@@ -224,14 +224,11 @@ def judge_borrower(
     problems, warnings = checked.problems, checked.warnings
     tool, drawn_on, override = checked.tool, checked.drawn_on, checked.values["override_reason"]
     if facts is not None and tool is not None and drawn_on is not None:
-        problem = eligibility_problem(tool.eligibility, facts, drawn_on)
-        if problem and not override:
-            problems = [
-                *problems,
-                FieldProblem("enterprise_uscc", facts.uscc, problem + " (or give an override reason)"),
-            ]
-        elif problem:
-            warnings = [*warnings, f"不符合支持对象,依例外原因登记:{override}"]
+        problem, warning = eligibility_finding(tool, drawn_on, override, facts)
+        if problem is not None:
+            problems = [*problems, problem]
+        if warning is not None:
+            warnings = [*warnings, warning]
     if problems:
         raise ValidationError(problems)
     assert tool is not None and drawn_on is not None
@@ -240,6 +237,20 @@ def judge_borrower(
     values["key_area"] = decision.key_area if decision else False
     values["key_area_reason"] = decision.reason if decision else ""
     return PreparedDrawdown(tool, values, tuple(warnings))
+
+
+def eligibility_finding(
+    tool: Tool, drawn_on: date, override_reason: str, facts: EnterpriseFacts
+) -> tuple[FieldProblem | None, str | None]:
+    """Whether the borrower may draw under the tool on drawn_on: a problem, or, where an override reason was
+    given, a warning that it was booked on that reason; (None, None) for an eligible borrower. judge_borrower's
+    rule, also called on its own by the importer, which keeps a row's fields as a ready row rather than a dict."""
+    problem = eligibility_problem(tool.eligibility, facts, drawn_on)
+    if not problem:
+        return None, None
+    if not override_reason:
+        return FieldProblem("enterprise_uscc", facts.uscc, problem + " (or give an override reason)"), None
+    return None, f"不符合支持对象,依例外原因登记:{override_reason}"
 
 
 def _money(raw: Any, name: str, problems: list[FieldProblem], required: bool) -> Decimal | None:
