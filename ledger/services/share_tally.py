@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, String, func, select, text, type_coerce
+from sqlalchemy import Connection, String, func, select, type_coerce
 
 from ledger.db.models import Drawdown, DrawdownEvent, ShareMonth
 from ledger.services.canonical import LEDGER_COLUMNS
@@ -36,11 +36,11 @@ _DAY, _TOOL, _KEY, _BANK, _FEN = (
 )
 _EVENT_DRAWDOWN, _EVENT_KIND = (LEDGER_COLUMNS["drawdown_event"].index(n) for n in ("drawdown_id", "kind"))
 
-# Identical on both backends (SQLite ≥ 3.24 and PostgreSQL both take ON CONFLICT … DO UPDATE with `excluded`).
-_UPSERT = text(
+# Identical on both backends (SQLite ≥ 3.24 and PostgreSQL both take ON CONFLICT … DO UPDATE with `excluded`) but
+# for the driver's placeholder: it goes to the driver's executemany as it is (`{}` takes the value list).
+_UPSERT = (
     "INSERT INTO share_month (year, month, tool_code, key_area, institution_id, drawdowns, amount_fen, reversed, "
-    "reversed_fen) VALUES (:year, :month, :tool_code, :key_area, :institution_id, :drawdowns, :amount_fen, "
-    ":reversed, :reversed_fen) "
+    "reversed_fen) VALUES ({}) "
     "ON CONFLICT (year, month, tool_code, key_area, institution_id) DO UPDATE SET "
     "drawdowns = share_month.drawdowns + excluded.drawdowns, "
     "amount_fen = share_month.amount_fen + excluded.amount_fen, "
@@ -96,20 +96,13 @@ class ShareTally:
                 _count(groups, key, 0, 0)
                 _move_to_reversed(groups[key], int(fen))
         if groups:
-            conn.execute(
-                _UPSERT,
+            # As plain tuples through the driver: SQLAlchemy's executemany of parameter dicts took 0.13 s for the
+            # 13,000 groups of a 100k import.
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(
+                _UPSERT.format(", ".join([mark] * 9)),
                 [
-                    {
-                        "year": int(month[:4]),
-                        "month": int(month[5:7]),
-                        "tool_code": tool_code,
-                        "key_area": key_area,
-                        "institution_id": institution_id,
-                        "drawdowns": n,
-                        "amount_fen": fen,
-                        "reversed": rn,
-                        "reversed_fen": rfen,
-                    }
+                    (int(month[:4]), int(month[5:7]), tool_code, key_area, institution_id, n, fen, rn, rfen)
                     for (month, tool_code, key_area, institution_id), (n, fen, rn, rfen) in groups.items()
                 ],
             )
