@@ -435,6 +435,29 @@ def test_declared_status_makes_the_row_key_area_and_is_recorded(ledger: Ledger, 
     assert ledger.verify_audit().ok
 
 
+def test_a_borrowers_repeated_status_text_is_checked_against_each_rows_date(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """A borrower's rows repeat its statuses text; each row's entries must hold on that row's drawn_on, the
+    second time the text is seen as much as the first (the importer checks a known text without re-parsing it)."""
+    status = "专精特新中小企业(2022-01-01~2023-06-30)"
+    rows = [
+        relending_row(1, enterprise_statuses=status, ref="R1"),
+        relending_row(
+            1, enterprise_statuses=status, ref="R2", drawn_on="2023-05-02", maturity_on="2024-05-02"
+        ),
+        relending_row(
+            1, enterprise_statuses=status, ref="R3", drawn_on="2023-07-03", maturity_on="2024-07-03"
+        ),
+        relending_row(1, enterprise_statuses=status + ";高新技术企业(2024-01-01~)", ref="R4"),
+    ]
+    result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows))
+    assert _errors(result) == {(3, "enterprise_statuses"), (4, "enterprise_statuses")}
+    by_row = {e.row: e for e in result.errors}
+    assert by_row[3].value == "专精特新中小企业(2022-01-01~2023-06-30)" and "2023-07-03" in by_row[3].rule
+    assert by_row[4].value == "高新技术企业(2024-01-01~)"
+
+
 def test_unknown_institution_without_name_is_a_row_error(ledger: Ledger, tmp_path: Path) -> None:
     result = import_drawdowns(
         ledger,

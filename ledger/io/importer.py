@@ -114,6 +114,9 @@ class _Firm:
     id: int | None = None
     _facts: EnterpriseFacts | None = None
     _held: set[StatusEntry] = field(default_factory=set)  # the same entries, for `in` without a list scan
+    # Declared-statuses texts of this firm's rows that name only dated entries it now holds: a later row with the
+    # same text only needs each entry to hold on its own drawn_on (a borrower's rows repeat its text).
+    declared: dict[str, tuple[tuple[str, StatusEntry], ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._held.update(self.statuses)
@@ -688,6 +691,16 @@ class _ImportRun:
         """Statuses the row declares hold on drawn_on. `名称(起~止)` gives the validity exactly (the export writes
         it so, which makes export → import reproduce every key-area decision); a bare name is taken as valid from
         drawn_on for the status's usual term. One not yet held is added so the row's key-area decision sees it."""
+        if not text:
+            return
+        held = firm.declared.get(text)
+        if held is not None:
+            for part, entry in held:
+                if not entry.valid_on(drawn_on):
+                    problems.append(FieldProblem("enterprise_statuses", part, _not_valid_on(entry, drawn_on)))
+            return
+        dated: list[tuple[str, StatusEntry]] = []
+        only_dated, before = True, len(problems)
         for part in text.replace("；", ";").split(";"):
             if not part.strip():
                 continue
@@ -697,15 +710,19 @@ class _ImportRun:
                 problems.append(FieldProblem("enterprise_statuses", part.strip(), str(exc)))
                 continue
             if isinstance(token, str):  # a bare name: nothing to add if already held on the day
+                only_dated = False
                 if token in firm.facts().statuses_on(drawn_on):
                     continue
                 entry = StatusEntry(token, drawn_on, default_valid_to(token, drawn_on))
-            elif firm.holds(token):
-                continue
             else:
+                dated.append((part.strip(), token))
+                if firm.holds(token):
+                    continue
                 entry = token
             firm.add_status(entry)
             out.append((firm, entry))
+        if only_dated and dated and len(problems) == before:
+            firm.declared[text] = tuple(dated)
 
     def _status_token(self, token: str, drawn_on: date) -> StatusEntry | str:
         """parse_status_token, with the parse cached per distinct token (a file repeats the same few): the dated
@@ -723,10 +740,7 @@ class _ImportRun:
         if isinstance(parsed, str):
             return parsed
         if not parsed.valid_on(drawn_on):
-            raise ValueError(
-                f"资质有效期{parsed.valid_from}~{parsed.valid_to or ''}不含发放日{drawn_on} "
-                "(status not valid on drawn_on)"
-            )
+            raise ValueError(_not_valid_on(parsed, drawn_on))
         return parsed
 
     # -- prefetch ----------------------------------------------------------------------------------------------
@@ -854,6 +868,10 @@ def parse_status_token(token: str, drawn_on: date) -> StatusEntry | None:
     if not entry.valid_on(drawn_on):
         raise ValueError(f"资质有效期{start}~{end or ''}不含发放日{drawn_on} (status not valid on drawn_on)")
     return entry
+
+
+def _not_valid_on(entry: StatusEntry, drawn_on: date) -> str:
+    return f"资质有效期{entry.valid_from}~{entry.valid_to or ''}不含发放日{drawn_on} (status not valid on drawn_on)"
 
 
 _SAME_IN_FILE = (
