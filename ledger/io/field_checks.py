@@ -55,7 +55,7 @@ BORROWER_FIELDS = (
     "enterprise_statuses",
 )
 Borrower = tuple[str, str, str, str, str, str, str]
-FIRST_CHUNK_PART = 10  # the child's first chunk is this part of a chunk
+FIRST_CHUNK_PART = 10  # the child's first chunk is this part of a chunk; the next ones double
 
 
 @dataclass
@@ -70,13 +70,14 @@ class Chunk:
 def read_rows(
     rows: Iterable[list[str]], columns: list[tuple[str, int]], chunk: int, first: int | None = None
 ) -> Iterator[list[Record]]:
-    """The rows of a file, `chunk` at a time (the first `first` rows as a chunk of their own), numbered and
-    mapped to the import's field names."""
+    """The rows of a file, `chunk` at a time, numbered and mapped to the import's field names. With `first`, the
+    chunks start at `first` rows and double up to `chunk`: the importer idles until the first one arrives, and
+    after it until the next one does, so they come small and soon."""
     numbered = iter(enumerate(rows, start=1))
     size = first or chunk
     while part := list(islice(numbered, size)):
         yield [(row_no, raw, {name: raw[i] for name, i in columns}) for row_no, raw in part]
-        size = chunk
+        size = min(2 * size, chunk)
 
 
 def check_chunk(records: list[Record], catalogue: Catalogue) -> Chunk:
@@ -214,7 +215,7 @@ def _serve(
     the importer, which reports it as it would in-process."""
     try:
         table = open_table(path)
-        # A small first chunk: the importer has nothing to do until it arrives.
+        # Small first chunks (a tenth, then doubling): the importer has nothing to do until they arrive.
         for records in read_rows(table.rows, columns, chunk, first=max(1, chunk // FIRST_CHUNK_PART)):
             _send(send, ("chunk", _ship(check_chunk(records, catalogue))))
         # Hashed here, after the last chunk, while the importer settles it: the import's audit record names it.
