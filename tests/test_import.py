@@ -269,6 +269,26 @@ def test_a_checker_process_that_dies_is_an_error_and_nothing_is_written(
     assert counts(ledger) == before
 
 
+@pytest.mark.parametrize("outcome", ["imported", "checker died"])
+def test_an_import_leaves_the_processs_garbage_collector_as_it_found_it(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcome: str
+) -> None:
+    """The TUI imports in its own long-running process: the import's collector settings (fewer young
+    collections, frozen firm cache) must not outlive it, whether it ends well or not."""
+    import gc
+
+    if outcome == "checker died":
+        monkeypatch.setattr("ledger.io.importer.PARALLEL_BYTES", 0)
+        monkeypatch.setattr("ledger.io.field_checks.sys.executable", "/bin/false")
+    thresholds = gc.get_threshold()
+    path = write_csv(tmp_path / "in.csv", [relending_row(1), relending_row(2)])
+    try:
+        import_drawdowns(ledger, path)
+    except RuntimeError:
+        assert outcome == "checker died"
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
+
+
 @pytest.mark.parametrize("where", ["in-process", "child process"])
 def test_rejects_file_gives_back_each_rejected_row_in_file_order(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
