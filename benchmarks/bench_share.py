@@ -8,6 +8,8 @@ Build the ledgers first with the demo generator (data stays under /tmp):
 
 Then: .venv/bin/python benchmarks/bench_share.py --year 2025 DB [DB …]
 
+`benchmarks/run.py` calls run(scale) instead: the suite's demo ledger and its PostgreSQL twin (datasets.py), year 2025.
+
 For each database it times, best and median of --repeat interleaved rounds after one warm-up:
 - raw-floor: SUM over the year from the covering index, reversals NOT excluded (no rule can be faster);
 - raw-share: the hand-written share query an analyst would write, reversals excluded with NOT EXISTS;
@@ -146,13 +148,85 @@ def bench(db: str, year: int, repeat: int, with_checks: bool) -> dict[str, Any]:
     return out
 
 
+def summary(r: dict[str, Any]) -> dict[str, Any]:
+    """bench()'s figures as plain numbers (its results hold the rule's objects)."""
+    return {
+        "backend": r["backend"],
+        "rows_total": r["rows_total"],
+        "rows_year": r["rows_year"],
+        "exact": r["exact"],
+        **{
+            f"{name}_s": r[name][0]
+            for name in ("floor", "raw", "breakdown", "rule", "raw_dec30", "rule_dec30")
+        },
+        "cli_minus_startup_s": r["cli_s"][0] - r["startup_s"][0],
+        "py_peak_kib": r["py_peak_kib"],
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run(scale: int) -> list[dict[str, Any]]:
+    """benchmarks/run.py entry: the share rule for the demo's last year on the suite's demo ledger of `scale`
+    drawdowns (SQLite, and its PostgreSQL twin when a server is reachable), each in a child process of its own so
+    the peak RSS is the rule's."""
+    import json
+
+    from benchmarks import datasets
+
+    dbs = [str(datasets.demo_db(scale))]
+    if datasets.postgres_reachable():
+        dbs.append(datasets.demo_postgres(scale))
+    rows: list[dict[str, Any]] = []
+    for db in dbs:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", db, "--year", str(datasets.DEMO_YEAR)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        common = {"backend": r["backend"], "rows": r["rows_year"], "peak_mb": round(r["peak_mb"])}
+        baseline = "hand-written SQL: the year's key-area and total sums, reversals excluded (NOT EXISTS)"
+        rows.append(
+            {
+                "benchmark": f"check share {datasets.DEMO_YEAR} (compute_share: totals, by tool, month, bank)",
+                **common,
+                "seconds": round(r["rule_s"], 4),
+                "baseline": baseline,
+                "baseline_seconds": round(r["raw_s"], 4),
+                "ratio": round(r["rule_s"] / r["raw_s"], 2),
+                "same figures by hand (per day/tool and bank) s": round(r["breakdown_s"], 4),
+                "equal to the fen": r["exact"],
+                "ledger rows": r["rows_total"],
+                "CLI minus start-up s": round(r["cli_minus_startup_s"], 3),
+            }
+        )
+        rows.append(
+            {
+                "benchmark": f"check share to {datasets.DEMO_YEAR}-12-30 (December from the drawdowns)",
+                **common,
+                "seconds": round(r["rule_dec30_s"], 4),
+                "baseline": baseline,
+                "baseline_seconds": round(r["raw_dec30_s"], 4),
+                "ratio": round(r["rule_dec30_s"] / r["raw_dec30_s"], 2),
+            }
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dbs", nargs="+")
     parser.add_argument("--year", type=int, default=2025)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--checks", action="store_true", help="also time `check all` once")
+    parser.add_argument("--child", action="store_true", help="one database, figures as a JSON line (run.py)")
     args = parser.parse_args()
+    if args.child:
+        import json
+
+        print(json.dumps(summary(bench(args.dbs[0], args.year, args.repeat, args.checks))))
+        return
     print(f"machine: {platform.machine()}, python {platform.python_version()}, {platform.system()}")
     print(
         "| ledger | backend | rows (table / year) | raw floor | raw share (NOT EXISTS) | raw breakdown "

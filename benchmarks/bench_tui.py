@@ -14,6 +14,7 @@ Each scale runs in a fresh child process, so the figures include importing Textu
 - peak RSS of the child.
 
 Run: .venv/bin/python benchmarks/bench_tui.py [--scales 100000,1000000] [--db EXISTING.db] [--postgres]
+`benchmarks/run.py` calls run(scale): the suite's demo ledger (a private copy) and its PostgreSQL twin.
 """
 
 from __future__ import annotations
@@ -208,6 +209,66 @@ def _postgres(scale: int) -> None:
         _report(scale, url, "postgresql")
     finally:
         drop_postgres(url)
+
+
+def run(scale: int) -> list[dict[str, Any]]:
+    """benchmarks/run.py entry: the drawdown list on a private copy of the suite's demo ledger of `scale` drawdowns,
+    and on its PostgreSQL twin when a server is reachable; each beside the same query through the raw driver."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import datasets
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench_tui_") as tmp:
+        copy = Path(tmp) / "ledger.db"
+        shutil.copy(datasets.demo_db(scale), copy)
+        targets = [("sqlite", str(copy))]
+        if datasets.postgres_reachable():
+            targets.append(("postgresql", datasets.demo_postgres(scale)))
+        for backend, db in targets:
+            result = subprocess.run(
+                [sys.executable, __file__, "--child", db],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=True,
+            )
+            f = json.loads(result.stdout.strip().splitlines()[-1])
+            pd = f["pagedown_ms"]
+            common = {"backend": backend, "rows": f["total"], "peak_mb": round(f["peak_rss_mib"])}
+            raw_first = (f["raw_first_page_ms"] + f["raw_count_ms"]) / 1000
+            rows += [
+                {
+                    "benchmark": "TUI: `ledger` start → drawdown list counted, first page shown",
+                    **common,
+                    "seconds": round(f["first_rows_s"], 3),
+                    "baseline": "raw driver: first page + COUNT(*)",
+                    "baseline_seconds": round(raw_first, 4),
+                    "ratio": round(f["first_rows_s"] / raw_first, 1),
+                    "of which importing the app s": round(f["import_s"], 3),
+                    "frame s": round(f["frame_s"], 3),
+                },
+                {
+                    "benchmark": "TUI: page-down, median key press until the visible rows are loaded",
+                    **common,
+                    "seconds": round(pd[len(pd) // 2] / 1000, 4),
+                    "baseline": "the test harness's key press that does nothing",
+                    "baseline_seconds": round(f["noop_press_ms"] / 1000, 4),
+                    "ratio": round(pd[len(pd) // 2] / f["noop_press_ms"], 1),
+                    "p90 ms": round(pd[int(len(pd) * 0.9)], 1),
+                    "max ms": round(pd[-1], 1),
+                },
+                {
+                    "benchmark": "TUI: End (last page, deep OFFSET)",
+                    **common,
+                    "seconds": round(f["end_ms"] / 1000, 4),
+                    "baseline": "raw driver: the same last page",
+                    "baseline_seconds": round(f["raw_end_page_ms"] / 1000, 4),
+                    "ratio": round(f["end_ms"] / f["raw_end_page_ms"], 1),
+                },
+            ]
+    return rows
 
 
 def main() -> None:

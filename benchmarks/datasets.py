@@ -104,6 +104,33 @@ def fresh_postgres() -> str:
     return url
 
 
+def demo_postgres(scale: int) -> str:
+    """The PostgreSQL twin of demo_db(scale): the same demo data set in database bench_demo_<label>, built on first
+    use into a database of another name and renamed when complete (a crash leaves no half set). Kept between runs;
+    drop it by hand to rebuild."""
+    from sqlalchemy import create_engine, text
+
+    name = f"bench_demo_{label(scale)}"
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with _building(name), admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if exists is None:
+                start = time.perf_counter()
+                partial = fresh_postgres()
+                try:
+                    load_demo(partial, scale)
+                except BaseException:
+                    drop_postgres(partial)
+                    raise
+                conn.execute(text(f'ALTER DATABASE "{partial.rsplit("/", 1)[1]}" RENAME TO "{name}"'))
+                print(f"  built {name} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    finally:
+        admin.dispose()
+    return f"{base}/{name}"
+
+
 def load_demo(db: str, scale: int) -> None:
     """The benchmarks' one demo data set (fixed year span and seed) into `db`, through the CLI users run."""
     _ledger(
