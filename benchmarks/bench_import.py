@@ -144,22 +144,9 @@ def _rules_floor(ledger: Any, csv_path: str) -> float:
 
 
 def _executemany(path: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> float:
-    import sqlite3
-
-    from ledger.db.engine import _cache_kib
-
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=NORMAL")
-    # The ledger's own page cache (the import runs with it): with SQLite's 2 MiB default the same 1M-row insert
-    # took 35–41 s instead of 21–23 s here, which flattered every ratio by ~1.7×.
-    con.execute(f"PRAGMA cache_size=-{_cache_kib()}")
-    rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in r) for r in rows]
-    start = time.perf_counter()
-    con.execute("BEGIN")
-    con.executemany(f"INSERT INTO drawdown ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
-    con.execute("COMMIT")
-    elapsed = time.perf_counter() - start
+    """sqlite3's default: foreign keys off, into the fresh ledger's drawdown table."""
+    con = _sqlite(path)
+    elapsed = _timed_executemany(con, "drawdown", cols, rows)
     con.close()
     return elapsed
 
@@ -169,14 +156,7 @@ def _executemany_checked(path: str, cols: tuple[str, ...], rows: list[tuple[Any,
     on every connection), so each row's three foreign keys are probed and the deferred audit key is checked at
     commit. Into a copy of the drawdown table (same columns, indexes and foreign keys) in the imported ledger,
     where every referenced row exists; dropped afterwards. The SQLite counterpart of _copy_checked."""
-    import sqlite3
-
-    from ledger.db.engine import _cache_kib
-
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=NORMAL")
-    con.execute(f"PRAGMA cache_size=-{_cache_kib()}")
+    con = _sqlite(path)
     con.execute("PRAGMA foreign_keys=ON")
     ddl = [
         r[0]
@@ -191,17 +171,35 @@ def _executemany_checked(path: str, cols: tuple[str, ...], rows: list[tuple[Any,
             .replace(" ON drawdown ", " ON drawdown_copy ")
             .replace("INDEX ix_drawdown_", "INDEX ix_copy_")
         )
-    rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in r) for r in rows]
-    start = time.perf_counter()
-    con.execute("BEGIN")
-    con.executemany(
-        f"INSERT INTO drawdown_copy ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows
-    )
-    con.execute("COMMIT")
-    elapsed = time.perf_counter() - start
+    elapsed = _timed_executemany(con, "drawdown_copy", cols, rows)
     con.execute("DROP TABLE drawdown_copy")
     con.close()
     return elapsed
+
+
+def _sqlite(path: str) -> Any:
+    """A raw sqlite3 connection set up as the ledger's engine sets its own, foreign keys aside."""
+    import sqlite3
+
+    from ledger.db.engine import _cache_kib
+
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    # The ledger's own page cache (the import runs with it): with SQLite's 2 MiB default the same 1M-row insert
+    # took 35–41 s instead of 21–23 s here, which flattered every ratio by ~1.7×.
+    con.execute(f"PRAGMA cache_size=-{_cache_kib()}")
+    return con
+
+
+def _timed_executemany(con: Any, table: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> float:
+    """Seconds for one transaction that inserts `rows` (dates as the ISO text SQLite stores) into `table`."""
+    rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in r) for r in rows]
+    start = time.perf_counter()
+    con.execute("BEGIN")
+    con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
+    con.execute("COMMIT")
+    return time.perf_counter() - start
 
 
 def _copy(url: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> float:

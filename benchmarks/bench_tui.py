@@ -216,8 +216,7 @@ def run(scale: int) -> list[dict[str, Any]]:
     and on its PostgreSQL twin when a server is reachable; each beside the same query through the raw driver."""
     import tempfile
 
-    sys.path.insert(0, str(ROOT))
-    from benchmarks import datasets
+    from benchmarks import datasets  # run.py imports this module as benchmarks.bench_tui: ROOT is on the path
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench_tui_") as tmp:
