@@ -590,7 +590,7 @@ class _ImportRun:
         them). ANALYZE inside the transaction samples its own new rows; SQLite's planner needs no statistics.
 
         Only the columns the lookups filter and join on (_LOOKUP_COLUMNS): all columns took 0.27-0.31 s per ANALYZE
-        at 100k drawdowns, these 0.08 s; the sample read is the same, the other 15 columns' statistics were the
+        at 100k drawdowns, these 0.08 s; the sample read is the same, the other columns' statistics were the
         cost. Autovacuum analyses every column after the commit, as after any large write."""
         written = self.result.new + self.result.new_enterprises + self.result.new_statuses
         if self.conn.dialect.name != "postgresql" or written < max(ANALYZE_FROM, 2 * self.analyzed_at):
