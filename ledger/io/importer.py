@@ -591,7 +591,8 @@ class _ImportRun:
 
         Only the columns the lookups filter and join on (_LOOKUP_COLUMNS): all columns took 0.27-0.31 s per ANALYZE
         at 100k drawdowns, these 0.08 s; the sample read is the same, the other columns' statistics were the
-        cost. Autovacuum analyses every column after the commit, as after any large write."""
+        cost. The other columns are left to autovacuum, which analyses a table (every column) once enough of it has
+        changed, as after any write."""
         written = self.result.new + self.result.new_enterprises + self.result.new_statuses
         if self.conn.dialect.name != "postgresql" or written < max(ANALYZE_FROM, 2 * self.analyzed_at):
             return
