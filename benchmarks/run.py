@@ -1,6 +1,6 @@
 """The one benchmark command: builds the 100k and 1M data sets, runs every benchmarks/bench_*.py, writes the table.
 
-    .venv/bin/python benchmarks/run.py                      # 100k and 1M, every script (12 min on 2 cores, plus ~8 min building the data sets once)
+    .venv/bin/python benchmarks/run.py                      # 100k and 1M, every script (13 min on 2 cores, plus ~8 min building the data sets once)
     .venv/bin/python benchmarks/run.py --scales 100000      # quicker
     .venv/bin/python benchmarks/run.py --only import share  # bench_import.py and bench_share.py only
 
