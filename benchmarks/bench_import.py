@@ -268,29 +268,27 @@ def run(
     rounds = repeat if repeat is not None else (3 if scale <= 100_000 else 1)
     csv_path = datasets.drawdowns_csv(scale)
     rows: list[dict[str, Any]] = []
-    if "sqlite" in backends:
-        runs = []
-        for _ in range(rounds):
-            with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp:
-                target = datasets.fresh_sqlite(Path(tmp), "import.db")
-                baseline = datasets.fresh_sqlite(Path(tmp), "raw.db")
-                runs.append(_run_child(str(target), csv_path, str(baseline)))
-        rows.append(
-            {"benchmark": "import CSV (rules + audit + insert)", "backend": "sqlite", **best_of(runs)}
-        )
-    if "postgresql" in backends and datasets.postgres_reachable():
-        runs = []
-        for _ in range(rounds):
-            target_url, baseline_url = datasets.fresh_postgres(), datasets.fresh_postgres()
-            try:
-                runs.append(_run_child(target_url, csv_path, baseline_url))
-            finally:
-                datasets.drop_postgres(target_url)
-                datasets.drop_postgres(baseline_url)
-        rows.append(
-            {"benchmark": "import CSV (rules + audit + insert)", "backend": "postgresql", **best_of(runs)}
-        )
+    for backend in backends:
+        if backend == "postgresql" and not datasets.postgres_reachable():
+            continue
+        runs = [_round(backend, csv_path) for _ in range(rounds)]
+        rows.append({"benchmark": "import CSV (rules + audit + insert)", "backend": backend, **best_of(runs)})
     return rows
+
+
+def _round(backend: str, csv_path: Path) -> dict[str, Any]:
+    """One round: the child on a fresh target ledger and a fresh baseline ledger, both dropped afterwards."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp:
+            target = datasets.fresh_sqlite(Path(tmp), "import.db")
+            baseline = datasets.fresh_sqlite(Path(tmp), "raw.db")
+            return _run_child(str(target), csv_path, str(baseline))
+    target_url, baseline_url = datasets.fresh_postgres(), datasets.fresh_postgres()
+    try:
+        return _run_child(target_url, csv_path, baseline_url)
+    finally:
+        datasets.drop_postgres(target_url)
+        datasets.drop_postgres(baseline_url)
 
 
 def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
