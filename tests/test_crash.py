@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from ledger.facade import Ledger
 from tests.factories import BANK, setup_bank, uscc
-from tests.test_import_helpers import counts, drawdown_indexes
+from tests.test_import_helpers import counts, table_indexes
 
 ROWS = int(os.environ.get("LEDGER_CRASH_ROWS", "100000"))  # the issue's 100k; lower it for a quick local run
 BORROWERS = 5_000  # 20 rows of 100,000 yuan each: 2 million per borrower, inside 京民融's 10 million cap
@@ -100,7 +100,7 @@ def test_sigkill_mid_import_leaves_the_ledger_as_before_and_the_import_then_succ
 ) -> None:
     setup_bank(ledger)
     path = _write_file(tmp_path / "big.csv")
-    before, indexes = counts(ledger), drawdown_indexes(ledger)
+    before, indexes = counts(ledger), table_indexes(ledger)
     db_file = Path(ledger.engine.url.database or "") if ledger.engine.dialect.name == "sqlite" else None
 
     process = _import(ledger.url, path)
@@ -119,7 +119,7 @@ def test_sigkill_mid_import_leaves_the_ledger_as_before_and_the_import_then_succ
     assert counts(ledger) == before
     # On SQLite a file this large into a ledger this small is loaded with four indexes dropped in the
     # transaction (ledger.services.bulk_indexes): the kill must leave them as they were.
-    assert drawdown_indexes(ledger) == indexes
+    assert table_indexes(ledger) == indexes
     orphan = time.perf_counter()
     while _inserting(
         ledger, None if db_file is None else Path("/nonexistent")

@@ -104,12 +104,12 @@ def drawdown_facts(ledger: Ledger, live_only: bool = True) -> list[tuple[Any, ..
     return sorted((tuple(r) for r in rows), key=repr)
 
 
-def drawdown_indexes(ledger: Ledger) -> set[tuple[str, str]]:
-    """The drawdown table's indexes as the database states them, name and definition: what a bulk import, which
-    builds some of them anew on SQLite, must leave as it found them."""
+def table_indexes(ledger: Ledger, table: str = "drawdown") -> set[tuple[str, str]]:
+    """A table's indexes as the database states them, name and definition: what a bulk import, which builds some
+    of the drawdown table's anew on SQLite, must leave as it found them."""
     with ledger.connect() as conn:
         if ledger.engine.dialect.name == "postgresql":
-            sql = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'drawdown'"
+            sql = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t"
         else:
-            sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'drawdown'"
-        return {(r[0], r[1] or "") for r in conn.execute(text(sql))}
+            sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
+        return {(r[0], r[1] or "") for r in conn.execute(text(sql), {"t": table})}

@@ -1,6 +1,6 @@
 """A large file into a smaller ledger: on SQLite the drawdown indexes the import's lookups do not probe are built
 once at the end (ledger.services.bulk_indexes). The ledger must come out with exactly the indexes it had, whether
-the import commits, rejects a row or is a dry run, and no lookup may scan the table meanwhile."""
+the import commits, rejects a row or is a dry run, and each lookup must still probe its own index meanwhile."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
 
 from ledger.facade import Ledger
 from ledger.io.importer import LOOKUP_INDEXES, import_drawdowns
+from ledger.services.bulk_indexes import indexes_built_after
 from tests.factories import bill
-from tests.test_import_helpers import counts, drawdown_indexes, rediscount_row, relending_row, write_csv
+from tests.test_import_helpers import counts, rediscount_row, relending_row, table_indexes, write_csv
 
 # Each per-chunk lookup of drawdown and the index it must probe, however large the ledger: its statement is
 # recognised by a piece of its text. (A lookup left without its index is planned on another or as a pass over the
@@ -89,18 +91,17 @@ def _bulk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
 
 
-def test_a_bulk_import_ends_with_the_ledgers_indexes_and_no_lookup_scans_the_table(
+def test_a_bulk_import_ends_with_the_ledgers_indexes_and_each_lookup_probes_its_own(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statements: _Statements
 ) -> None:
     _bulk(monkeypatch)
-    before = drawdown_indexes(ledger)
+    before = table_indexes(ledger)
     path = write_csv(tmp_path / "in.csv", _rows())
     result = import_drawdowns(ledger, path)
     assert result.ok and result.new == 6, result.errors
-    assert drawdown_indexes(ledger) == before
+    assert table_indexes(ledger) == before
     if ledger.engine.dialect.name == "sqlite":
         assert statements.lookups() == {piece: {("SEARCH", index)} for piece, index in _LOOKUPS.items()}
-    if ledger.engine.dialect.name == "sqlite":
         assert statements.dropped() == sorted({name for name, _ in before} - set(LOOKUP_INDEXES))
         assert len(statements.dropped()) == 4
     else:  # DROP INDEX would lock every reader of the shared ledger out until the commit
@@ -125,13 +126,13 @@ def test_a_bulk_import_that_writes_nothing_leaves_the_indexes_as_they_were(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcome: str
 ) -> None:
     _bulk(monkeypatch)
-    before, rows_before = drawdown_indexes(ledger), counts(ledger)
+    before, rows_before = table_indexes(ledger), counts(ledger)
     rows = _rows()
     if outcome == "rejected row":
         rows.append(relending_row(6, drawn_on="2023-02-30"))
     result = import_drawdowns(ledger, write_csv(tmp_path / "in.csv", rows), dry_run=outcome == "dry run")
     assert result.ok == (outcome == "dry run")
-    assert drawdown_indexes(ledger) == before
+    assert table_indexes(ledger) == before
     assert counts(ledger) == rows_before
 
 
@@ -147,3 +148,24 @@ def test_a_file_small_next_to_the_ledger_keeps_the_indexes_in_place(
     monkeypatch.setattr("ledger.io.importer.BYTES_PER_ROW", path.stat().st_size // 5)  # ~5 rows < 6 held
     assert import_drawdowns(ledger, path).new == 2
     assert statements.dropped() == []
+
+
+def test_a_unique_index_stays_while_the_rows_go_in(ledger: Ledger, statements: _Statements) -> None:
+    """A unique index enforces a rule row by row (a duplicate must fail where it is inserted), so it is never
+    deferred; the plain one beside it is dropped and comes back as it was."""
+    with ledger.connect() as conn, conn.begin():
+        conn.execute(text("CREATE TABLE scratch (a INTEGER, b INTEGER)"))
+        conn.execute(text("CREATE UNIQUE INDEX ux_scratch_a ON scratch (a)"))
+        conn.execute(text("CREATE INDEX ix_scratch_b ON scratch (b)"))
+    try:
+        before = table_indexes(ledger, "scratch")
+        with ledger.connect() as conn, conn.begin(), indexes_built_after(conn, "scratch", keep=()):
+            conn.execute(text("INSERT INTO scratch VALUES (1, 1), (2, 1)"))
+            with pytest.raises(IntegrityError), conn.begin_nested():
+                conn.execute(text("INSERT INTO scratch VALUES (1, 2)"))
+        assert table_indexes(ledger, "scratch") == before
+        assert {name for name, _ in before} == {"ux_scratch_a", "ix_scratch_b"}
+        assert statements.dropped() == (["ix_scratch_b"] if ledger.engine.dialect.name == "sqlite" else [])
+    finally:
+        with ledger.connect() as conn, conn.begin():
+            conn.execute(text("DROP TABLE scratch"))

@@ -27,15 +27,14 @@ from sqlalchemy import Connection
 
 
 @contextmanager
-def indexes_built_after(conn: Connection, table: str, keep: Collection[str]) -> Iterator[list[str]]:
+def indexes_built_after(conn: Connection, table: str, keep: Collection[str]) -> Iterator[None]:
     """On SQLite, inside the caller's transaction: drops `table`'s indexes except those named in `keep` (the ones
-    the load's own queries need) and unique ones (they enforce a rule while the rows go in), yields their names,
-    and creates them again from their own SQL text when the block ends normally.
+    the load's own queries need) and unique ones (they enforce a rule while the rows go in), and creates them
+    again from their own SQL text when the block ends normally.
 
-    When the block raises, nothing is rebuilt: the caller rolls back, which restores them. Elsewhere a no-op
-    (yields no names)."""
+    When the block raises, nothing is rebuilt: the caller rolls back, which restores them. Elsewhere a no-op."""
     if conn.dialect.name != "sqlite":
-        yield []
+        yield
         return
     deferred = [
         (name, sql)
@@ -48,6 +47,6 @@ def indexes_built_after(conn: Connection, table: str, keep: Collection[str]) -> 
     ]
     for name, _ in deferred:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    yield [name for name, _ in deferred]
+    yield
     for _, sql in deferred:
         conn.exec_driver_sql(sql)
