@@ -66,9 +66,9 @@ ANALYZE_FROM = 20_000  # rows written before the first in-transaction ANALYZE (P
 # Files from this size are read and field-checked in a child process (spawning one costs ~0.5 s; 2 MiB is
 # ~8,000 rows of a bank's CSV)
 PARALLEL_BYTES = 2 << 20
-# A CSV row of the export's columns is ~245 bytes (the 100k benchmark file: 24.2 MB for 98,962 rows); a file with
-# fewer columns, or an XLSX, holds more rows than size // BYTES_PER_ROW, so the estimate errs towards keeping the
-# indexes (see _indexes_for).
+# A CSV row of the export's columns is ~245 bytes (the 100k benchmark file: 24.2 MB for 98,962 rows), an XLSX row
+# ~120 (a month of 2,291 exported rows: 275 KB); a file with fewer columns, or an XLSX, holds more rows than
+# size // BYTES_PER_ROW, so the estimate errs towards keeping the indexes (see _indexes_for).
 BYTES_PER_ROW = 250
 # The drawdown indexes the per-chunk lookups probe (_live_bills, _live_refs, _live_same): kept while a large file
 # goes in; the others are built at the end (_indexes_for).
