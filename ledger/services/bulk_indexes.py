@@ -5,8 +5,9 @@ table's seven indexes, seven walks through pages that a large load visits in no 
 instead sorts the keys once and writes the tree bottom up. Measured on the 98,962 drawdowns of the 100k benchmark
 file, eight imports each way alternating in one process (docs/benchmarks.md, import, eighth round): the import's
 inserts took 0.99-1.29 s with every index in place, 0.69-0.88 s without the four its lookups do not probe, plus
-0.16-0.28 s to build those four at the end: ~0.1-0.15 s (3-4 %) off the import. At a million rows: inserts 15.2 s
-against 10.8 s plus a 3.7 s build.
+0.16-0.28 s to build those four at the end: ~0.1-0.15 s (3-4 %) off the import. At a million rows the build
+(four sorts of a million keys) takes most of it back: inserts 15.2 s against 10.8 s plus a 3.7 s build, and in a
+slower spell 20.0 s against 16.2 s plus 4.0 s.
 
 It pays only when the load is large next to what the table already holds, because the build reads the whole
 table, old rows included; when to use it is the caller's decision (the importer: a large file into a table that
