@@ -185,16 +185,7 @@ def _executemany_indexes_after(path: str, cols: tuple[str, ...], rows: list[tupl
         if name in LOOKUP_INDEXES:
             con.execute(statement)
     later = [statement for name, statement in indexes.items() if name not in LOOKUP_INDEXES]
-    rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in r) for r in rows]
-    start = time.perf_counter()
-    con.execute("BEGIN")
-    con.executemany(
-        f"INSERT INTO drawdown_copy ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows
-    )
-    for statement in later:
-        con.execute(statement)
-    con.execute("COMMIT")
-    elapsed = time.perf_counter() - start
+    elapsed = _timed_executemany(con, "drawdown_copy", cols, rows, then=later)
     con.execute("DROP TABLE drawdown_copy")
     con.close()
     return elapsed
@@ -233,12 +224,17 @@ def _sqlite(path: str) -> Any:
     return con
 
 
-def _timed_executemany(con: Any, table: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> float:
-    """Seconds for one transaction that inserts `rows` (dates as the ISO text SQLite stores) into `table`."""
+def _timed_executemany(
+    con: Any, table: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]], then: list[str] | None = None
+) -> float:
+    """Seconds for one transaction that inserts `rows` (dates as the ISO text SQLite stores) into `table`, then
+    runs the statements `then` (say, CREATE INDEX) before the commit."""
     rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in r) for r in rows]
     start = time.perf_counter()
     con.execute("BEGIN")
     con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
+    for statement in then or ():
+        con.execute(statement)
     con.execute("COMMIT")
     return time.perf_counter() - start
 
