@@ -269,6 +269,44 @@ def test_a_checker_process_that_dies_is_an_error_and_nothing_is_written(
     assert counts(ledger) == before
 
 
+def test_an_import_that_fails_part_way_lets_its_checker_process_end_by_itself(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checker child works chunks ahead of the importer. When the import fails part-way (here on its second
+    chunk) the child, blocked on a full pipe or queue, must see the pipe closed and exit on its own, at once:
+    not keep a core busy, nor be killed after the importer's wait runs out."""
+    import time
+
+    from ledger.io import field_checks, importer
+
+    monkeypatch.setattr("ledger.io.importer.PARALLEL_BYTES", 0)
+    monkeypatch.setattr("ledger.io.importer.CHUNK", 100)
+    settled: list[int] = []
+    exits: list[int | None] = []
+
+    def failing_settle(self: object, chunk: field_checks.Chunk) -> None:
+        settled.append(chunk.first_row)
+        if len(settled) == 2:
+            time.sleep(0.5)  # meanwhile the child fills the pipe and its queue, and blocks
+            raise RuntimeError("disk full")
+
+    def close(self: field_checks.CheckerProcess) -> None:
+        started = time.monotonic()
+        original_close(self)
+        exits.append(self._process.returncode if time.monotonic() - started < 4 else None)
+
+    original_close = field_checks.CheckerProcess.close
+    monkeypatch.setattr(importer._ImportRun, "settle", failing_settle)
+    monkeypatch.setattr(field_checks.CheckerProcess, "close", close)
+    # 40 chunks of ~16 KB pickled: more than the pipe (64 KB) and the child's queue hold
+    path = write_csv(tmp_path / "in.csv", [relending_row(n) for n in range(1, 4001)])
+    before = counts(ledger)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_drawdowns(ledger, path)
+    assert exits == [0]  # exited by itself, in time, without error
+    assert counts(ledger) == before
+
+
 @pytest.mark.parametrize("outcome", ["imported", "checker died"])
 def test_an_import_leaves_the_processs_garbage_collector_as_it_found_it(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcome: str

@@ -43,7 +43,7 @@ from ledger.domain.key_area import classify
 from ledger.domain.uscc import normalise_uscc
 from ledger.facade import Ledger
 from ledger.io.columns import HeaderMap, map_header
-from ledger.io.field_checks import Borrower, CheckerProcess, Chunk, Fields, check_chunk, read_rows
+from ledger.io.field_checks import Borrower, Cells, CheckerProcess, Chunk, Fields, check_chunk, read_rows
 from ledger.io.readers import Table, file_sha256, open_table
 from ledger.io.rejects import RejectsByRow, RowError
 from ledger.services.audit import PendingAudit, append_many, begin_audit, reference_payload
@@ -284,7 +284,8 @@ def _checked_chunks(
         _drain(table)  # the child reads the file; this process needs nothing of it but the header
         checker = CheckerProcess(table.path, columns, catalogue, CHUNK)
         return checker, checker
-    return (check_chunk(part, catalogue) for part in read_rows(table.rows, columns, CHUNK)), None
+    cells = Cells(columns)
+    return (check_chunk(part, cells, catalogue) for part in read_rows(table.rows, CHUNK)), None
 
 
 @contextmanager
