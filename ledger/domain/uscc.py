@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+from operator import mul
+
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {c: i for i, c in enumerate(CHARSET)}
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
-def _org_value(ch: str) -> int | None:
-    if ch.isdigit():
-        return int(ch)
-    if "A" <= ch <= "Z":
-        return ord(ch) - ord("A") + 10
-    return None
+# GB 11714's values: digits as themselves, letters A-Z as 10-35 (only these may appear in an organisation code).
+_ORG_VALUE = {**{str(d): d for d in range(10)}, **{chr(ord("A") + i): 10 + i for i in range(26)}}
 
 
 def uscc_check_char(first17: str) -> str:
-    total = sum(_VALUE[c] * w for c, w in zip(first17, _WEIGHTS, strict=True))
+    # map/mul in C: an import validates every new borrower (6,664 in the 100k benchmark file)
+    if len(first17) != len(_WEIGHTS):
+        raise ValueError(f"need the first 17 characters, got {len(first17)}")
+    total = sum(map(mul, map(_VALUE.__getitem__, first17), _WEIGHTS))
     return CHARSET[(31 - total % 31) % 31]
 
 
 def org_code_check_char(first8: str) -> str | None:
-    values = [_org_value(c) for c in first8]
-    if any(v is None for v in values):
+    if len(first8) != len(_ORG_WEIGHTS):
+        raise ValueError(f"need the first 8 characters, got {len(first8)}")
+    if not all(map(_ORG_VALUE.__contains__, first8)):
         return None
-    total = sum(v * w for v, w in zip(values, _ORG_WEIGHTS, strict=True) if v is not None)
+    total = sum(map(mul, map(_ORG_VALUE.__getitem__, first8), _ORG_WEIGHTS))
     check = 11 - total % 11
     return "X" if check == 10 else "0" if check == 11 else str(check)
 
@@ -34,8 +36,8 @@ def uscc_problem(code: str) -> str | None:
     """Why `code` is not a valid USCC, in words a clerk can act on; None when valid."""
     if len(code) != 18:
         return f"统一社会信用代码应为18位 (must be 18 characters, got {len(code)})"
-    bad = sorted({c for c in code if c not in _VALUE})
-    if bad:
+    if not all(map(_VALUE.__contains__, code)):
+        bad = sorted({c for c in code if c not in _VALUE})
         return f"含非法字符 {''.join(bad)} (allowed: digits and {CHARSET[10:]}; no I, O, S, V, Z)"
     org = code[8:17]
     expected_org = org_code_check_char(org[:8])
