@@ -83,10 +83,20 @@ def _populate(ledger: Ledger) -> int:
     return 6  # live drawdowns
 
 
+@pytest.mark.parametrize("where", ["in-process", "child process"])
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_reimports_as_the_same_ledger(
-    ledger: Ledger, empty_ledger: Ledger, tmp_path: Path, fmt: str
+    ledger: Ledger,
+    empty_ledger: Ledger,
+    tmp_path: Path,
+    fmt: str,
+    where: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """An export has every column the import reads; a large one is read by the checker child (the 100k
+    benchmark's path), a small one in-process: both must rebuild the same ledger."""
+    if where == "child process":
+        monkeypatch.setattr("ledger.io.importer.PARALLEL_BYTES", 0)
     live = _populate(ledger)
     out = tmp_path / f"export.{fmt}"
     result = export_drawdowns(ledger, out, format=fmt)
