@@ -25,6 +25,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from itertools import islice
 from operator import itemgetter
@@ -58,22 +59,11 @@ BORROWER_FIELDS = (
     "enterprise_statuses",
 )
 Borrower = tuple[str, str, str, str, str, str, str]
-# The cells a BookingRequest takes, in the order of its first parameters (the last is its ext_ref).
-REQUEST_FIELDS = (
-    "tool",
-    "institution_code",
-    "enterprise_uscc",
-    "drawn_on",
-    "maturity_on",
-    "amount",
-    "principal",
-    "cb_rate",
-    "lend_rate",
-    "bill_no",
-    "bill_range",
-    "batch_ref",
-    "ref",
-)
+# The cells a BookingRequest takes by position: its parameters from the first up to ext_ref, by the names of the
+# import's fields (ext_ref is the file's `ref`). Read off the dataclass, so reordering it cannot mix up cells.
+_COLUMN_OF = {"ext_ref": "ref"}
+_PARAMETERS = [f.name for f in dataclass_fields(BookingRequest)]
+REQUEST_FIELDS = tuple(_COLUMN_OF.get(name, name) for name in _PARAMETERS[: _PARAMETERS.index("ext_ref") + 1])
 _PAD = [""]  # appended to each row of a file that lacks a column: the missing field's cell, at index -1
 FIRST_CHUNK_PART = 10  # the child's first chunk is this part of a chunk; the next ones double
 CHILD_GC_YOUNG = 50_000  # see _main
