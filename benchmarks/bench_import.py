@@ -354,7 +354,8 @@ def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     row["ratios each"] = "/".join(str(r["ratio"]) for r in runs)
     # Each round's ratio pairs an import and a baseline run seconds apart, in the same weather; best ÷ best may
     # pair two spells. Their median is the second estimate, given beside the first.
-    row["ratio, median of rounds"] = statistics.median(r["ratio"] for r in runs if r["ratio"] is not None)
+    ratios = [r["ratio"] for r in runs if r["ratio"] is not None]
+    row["ratio, median of rounds"] = statistics.median(ratios) if ratios else None
     row["ratios to it each"] = "/".join(str(r["ratio to it"]) for r in runs)
     return row
 
