@@ -14,7 +14,15 @@ from ledger.domain.errors import ValidationError
 from ledger.facade import Ledger
 from ledger.io.importer import import_drawdowns
 from tests.factories import BANK, add_borrower, bill, rediscount, setup_bank, uscc
-from tests.test_import_helpers import counts, rediscount_row, relending_row, write_csv, write_xlsx
+from tests.test_import_helpers import (
+    DUPLICATE_LOOKUPS,
+    counts,
+    find_duplicates,
+    rediscount_row,
+    relending_row,
+    write_csv,
+    write_xlsx,
+)
 
 
 def _errors(result: object) -> set[tuple[int, str]]:
@@ -59,7 +67,11 @@ def test_reimport_adds_nothing_and_counts_skipped(ledger: Ledger, tmp_path: Path
     assert ledger.verify_audit().ok
 
 
-def test_row_already_booked_by_hand_is_skipped(ledger: Ledger, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", DUPLICATE_LOOKUPS)
+def test_row_already_booked_by_hand_is_skipped(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    find_duplicates(monkeypatch, how)
     setup_bank(ledger)
     firm = add_borrower(ledger, 7)
     ledger.book(rediscount(firm, bill(5)))
@@ -98,7 +110,15 @@ def test_bad_row_is_reported_and_nothing_is_written(ledger: Ledger, tmp_path: Pa
     assert rejected[0]["行号 (row)"] == "2" and column in rejected[0]["错误 (errors)"]
 
 
-def test_rediscount_bill_problems(ledger: Ledger, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", DUPLICATE_LOOKUPS)
+def test_rediscount_bill_problems(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Bill rules against the ledger and within the file, however the import finds duplicates: with one
+    drawdown in the ledger and chunks of two rows, "in memory, then per chunk" reads the ledger's keys, then
+    builds the lookup indexes after the first chunk."""
+    find_duplicates(monkeypatch, how)
+    monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
     setup_bank(ledger)
     firm = add_borrower(ledger, 50)
     ledger.book(rediscount(firm, bill(1)))
@@ -133,14 +153,18 @@ DUPLICATE_KINDS = {
 }
 
 
+@pytest.mark.parametrize("how", DUPLICATE_LOOKUPS)
 @pytest.mark.parametrize("apart", [1, 2, 3])
 @pytest.mark.parametrize("kind", sorted(DUPLICATE_KINDS))
 def test_duplicate_across_chunks_is_caught(
-    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, apart: int
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, apart: int, how: str
 ) -> None:
     """Rows are checked chunk by chunk, and a chunk's drawdowns go in only behind the next chunk's lookups: a
     repeat in the very next chunk is found among the rows this import is about to write, a later one in the
-    ledger under this import's audit record. Either way it is a duplicate within the file."""
+    ledger under this import's audit record, or among the keys kept in memory. Either way it is a duplicate
+    within the file. ("in memory, then per chunk" builds the lookup indexes after two chunks: a repeat two or
+    three chunks on is found by them.)"""
+    find_duplicates(monkeypatch, how)
     monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
     first, repeat, column = DUPLICATE_KINDS[kind]
     fillers = [relending_row(n + 2) for n in range(2 * apart - 1)]

@@ -6,11 +6,26 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from ledger.facade import Ledger
 from ledger.io.columns import DRAWDOWN_COLUMNS
 from tests.factories import BANK, uscc
+
+# How an import finds the duplicates a file repeats or the ledger already holds (ledger.io.importer._ImportRun.settle):
+# a small file asks the ledger chunk by chunk; a large file into a small SQLite ledger keeps every key in memory
+# (PostgreSQL asks per chunk either way); past KEYS_IN_MEMORY keys it builds the lookup indexes and asks per chunk.
+DUPLICATE_LOOKUPS = ("per chunk", "in memory", "in memory, then per chunk")
+
+
+def find_duplicates(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """Makes the next imports find duplicates `how` (one of DUPLICATE_LOOKUPS), whatever the file's size."""
+    if how != "per chunk":  # any file counts as large and as many rows as its bytes
+        monkeypatch.setattr("ledger.io.importer.PARALLEL_BYTES", 0)
+        monkeypatch.setattr("ledger.io.importer.BYTES_PER_ROW", 1)
+    if how == "in memory, then per chunk":
+        monkeypatch.setattr("ledger.io.importer.KEYS_IN_MEMORY", 2)
 
 
 def relending_row(n: int, **overrides: str) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """A large file into a smaller ledger: on SQLite the drawdown indexes the import's lookups do not probe are built
-once at the end (ledger.services.bulk_indexes). The ledger must come out with exactly the indexes it had, whether
-the import commits, rejects a row or is a dry run, and each lookup must still probe its own index meanwhile."""
+once at the end (ledger.services.bulk_indexes), and into a small one (under KEYS_IN_MEMORY drawdowns) the lookup
+indexes too, duplicates being found in memory until that many keys are held. The ledger must come out with exactly
+the indexes it had, whether the import commits, rejects a row or is a dry run, and each lookup that asks the ledger
+must probe its own index."""
 
 from __future__ import annotations
 
@@ -17,7 +19,14 @@ from ledger.facade import Ledger
 from ledger.io.importer import LOOKUP_INDEXES, import_drawdowns
 from ledger.services.bulk_indexes import indexes_built_after
 from tests.factories import bill
-from tests.test_import_helpers import counts, rediscount_row, relending_row, table_indexes, write_csv
+from tests.test_import_helpers import (
+    counts,
+    find_duplicates,
+    rediscount_row,
+    relending_row,
+    table_indexes,
+    write_csv,
+)
 
 # Each per-chunk lookup of drawdown and the index it must probe, however large the ledger: its statement is
 # recognised by a piece of its text. (A lookup left without its index is planned on another or as a pass over the
@@ -84,26 +93,36 @@ def _rows() -> list[dict[str, str]]:
     ]
 
 
-def _bulk(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any file counts as large and as many rows as its bytes: the importer defers the other indexes."""
-    monkeypatch.setattr("ledger.io.importer.PARALLEL_BYTES", 0)
-    monkeypatch.setattr("ledger.io.importer.BYTES_PER_ROW", 1)
+def _bulk(monkeypatch: pytest.MonkeyPatch, how: str = "in memory") -> None:
+    """Any file counts as large and as many rows as its bytes: the importer defers the other indexes, and finds
+    duplicates `how` (tests.test_import_helpers.DUPLICATE_LOOKUPS; "per chunk": as into a large ledger)."""
+    find_duplicates(monkeypatch, "in memory" if how == "per chunk" else how)
+    if how == "per chunk":
+        monkeypatch.setattr("ledger.io.importer.KEYS_IN_MEMORY", 0)
     monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
 
 
+@pytest.mark.parametrize("how", ["per chunk", "in memory", "in memory, then per chunk"])
 def test_a_bulk_import_ends_with_the_ledgers_indexes_and_each_lookup_probes_its_own(
-    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statements: _Statements
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statements: _Statements, how: str
 ) -> None:
-    _bulk(monkeypatch)
+    """Per chunk: the lookup indexes stay while the rows go in. In memory: every index is dropped and nothing asks
+    the ledger for duplicates. In memory, then per chunk: past KEYS_IN_MEMORY (2 here: two chunks of two rows in)
+    the lookup indexes are built and the later chunks' lookups probe them."""
+    _bulk(monkeypatch, how)
     before = table_indexes(ledger)
     path = write_csv(tmp_path / "in.csv", _rows())
     result = import_drawdowns(ledger, path)
     assert result.ok and result.new == 6, result.errors
     assert table_indexes(ledger) == before
     if ledger.engine.dialect.name == "sqlite":
-        assert statements.lookups() == {piece: {("SEARCH", index)} for piece, index in _LOOKUPS.items()}
-        assert statements.dropped() == sorted({name for name, _ in before} - set(LOOKUP_INDEXES))
-        assert len(statements.dropped()) == 4
+        # In memory, then per chunk: the chunks are of 1, 2, 2 and 1 rows (the checker process sends a small one
+        # first), so rows 4-6 (a bill, a keyless row, a reference) are looked up in the ledger.
+        probed = {piece: {("SEARCH", index)} for piece, index in _LOOKUPS.items()}
+        assert statements.lookups() == ({} if how == "in memory" else probed)
+        kept = LOOKUP_INDEXES if how == "per chunk" else ()
+        assert statements.dropped() == sorted({name for name, _ in before} - set(kept))
+        assert len(statements.dropped()) == 7 - len(kept)
     else:  # DROP INDEX would lock every reader of the shared ledger out until the commit
         assert statements.dropped() == []
     assert ledger.verify_audit().ok

@@ -29,7 +29,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Select, func, insert, select
 from sqlalchemy import Table as SqlTable
 
 from ledger.config import Config
@@ -49,7 +49,7 @@ from ledger.io.rejects import RejectsByRow, RowError
 from ledger.services.audit import PendingAudit, append_many, begin_audit, reference_payload
 from ledger.services.booking import not_reversed, ranges_overlap
 from ledger.services.bulk import InsertBehind, fast_insert, stage_values, write_ledger_rows
-from ledger.services.bulk_indexes import indexes_built_after
+from ledger.services.bulk_indexes import DeferredIndexes, deferred_indexes
 from ledger.services.canonical import row_values
 from ledger.services.closing import closed_months
 from ledger.services.drawdown_rules import eligibility_finding
@@ -71,8 +71,12 @@ PARALLEL_BYTES = 2 << 20
 # size // BYTES_PER_ROW, so the estimate errs towards keeping the indexes (see _indexes_for).
 BYTES_PER_ROW = 250
 # The drawdown indexes the per-chunk lookups probe (_live_bills, _live_refs, _live_same): kept while a large file
-# goes in; the others are built at the end (_indexes_for).
+# goes into a large ledger; the others are built at the end (_indexes_for).
 LOOKUP_INDEXES = ("ix_drawdown_bill", "ix_drawdown_ref", "ix_drawdown_enterprise")
+# Up to this many duplicate keys (bill numbers, references, contents of keyless rows; the ledger's and the file's),
+# a large file's duplicates are found in memory and the lookup indexes are built at the end too
+# (_ImportRun.settle); past it the indexes are built and probed. ~150 bytes a key: ~30 MB, however long the file.
+KEYS_IN_MEMORY = 200_000
 FIRM_CACHE = 100_000  # enterprises kept between chunks; past this the cache is dropped and refilled on demand
 # Names prepare_drawdown and validate_enterprise use for fields, mapped to the file's column names.
 _FIELD_TO_COLUMN = {"ext_ref": "ref", "batch_ref": "batch_ref", "institution_type": "institution_code"}
@@ -170,20 +174,34 @@ class _Keys:
 class _FileKeys:
     """Row numbers by key of the rows the file writes, for the chunk being checked and the one before: the
     within-file duplicates the ledger as fetched cannot show (older chunks it does show, under this import's
-    audit id). `current.same` holds every keyless row of the chunk, written or not, as the check always has."""
+    audit id). `current.same` holds every keyless row of the chunk, written or not, as the check always has.
+
+    With `keep_older` (duplicates found in memory, see _ImportRun.settle) the keys of the chunks before those two
+    are kept as well, in `older`, until `forget_older`; `count` is how many keys were written since."""
 
     def __init__(self) -> None:
         self.previous, self.current = _Keys(), _Keys()
         self._written_same: dict[tuple[Any, ...], int] = {}
+        self.older: _Keys | None = None
+        self.count = 0
+
+    def keep_older(self) -> None:
+        self.older, self.count = _Keys(), 0
+
+    def forget_older(self) -> None:
+        self.older = None
 
     def bill_rows(self, bill_no: str) -> list[tuple[str, int]]:
-        return [*self.previous.bills.get(bill_no, ()), *self.current.bills.get(bill_no, ())]
+        older = self.older.bills.get(bill_no, ()) if self.older is not None else ()
+        return [*older, *self.previous.bills.get(bill_no, ()), *self.current.bills.get(bill_no, ())]
 
     def ref_row(self, key: tuple[int, str]) -> int | None:
-        return self.current.refs.get(key, self.previous.refs.get(key))
+        row = self.current.refs.get(key, self.previous.refs.get(key))
+        return row if row is not None or self.older is None else self.older.refs.get(key)
 
     def same_row(self, key: tuple[Any, ...]) -> int | None:
-        return self.current.same.get(key, self.previous.same.get(key))
+        row = self.current.same.get(key, self.previous.same.get(key))
+        return row if row is not None or self.older is None else self.older.same.get(key)
 
     def written(
         self,
@@ -199,10 +217,20 @@ class _FileKeys:
             self.current.refs[ref_key] = row_no
         if same_key is not None:
             self._written_same[same_key] = row_no
+        self.count += bool(bill_no) + (ref_key is not None) + (same_key is not None)
 
     def end_chunk(self) -> None:
         """The chunk's drawdowns are about to go in: the next chunk sees them in memory, not yet in the ledger.
         Only the rows written count there, as they would in the ledger."""
+        if self.older is not None:
+            older = self.older
+            for bill_no, entries in self.previous.bills.items():
+                if (held := older.bills.get(bill_no)) is None:
+                    older.bills[bill_no] = entries
+                else:
+                    held.extend(entries)
+            older.refs.update(self.previous.refs)
+            older.same.update(self.previous.same)
         self.previous = _Keys(self.current.bills, self.current.refs, self._written_same)
         self.current, self._written_same = _Keys(), {}
 
@@ -238,8 +266,8 @@ def import_drawdowns(
                 # at 195k rows, where the index probes take 17-25 ms).
                 with pg_local_settings(conn, **CACHED_PAGE_COSTS):
                     run = _ImportRun(conn, ledger.config, ledger.actor, header_map, result, rejects_file)
-                    with _indexes_for(conn, table.path):
-                        run.run(chunks, progress)
+                    with _indexes_for(conn, table.path) as deferred:
+                        run.run(chunks, progress, deferred)
                     if result.ok:
                         run.finish(checker.sha256 if checker is not None else file_sha256(path))
                 if result.ok and not dry_run:
@@ -258,13 +286,17 @@ def import_drawdowns(
     return result
 
 
-def _indexes_for(conn: Connection, path: Path) -> AbstractContextManager[object]:
+def _indexes_for(conn: Connection, path: Path) -> AbstractContextManager[DeferredIndexes | None]:
     """For a large file with at least as many rows (by BYTES_PER_ROW) as the drawdown table holds, the table's
     indexes the lookups do not probe are built once after the rows are in (bulk_indexes: SQLite; a no-op on
     PostgreSQL). Why that line: keeping those four up to date cost ~4.7 µs per row inserted (raw inserts of the
     100k benchmark rows: 0.27 s into the bare table, 0.47 s more for the four, each timed alone), building them
     1.6-2.8 µs per row of the whole table, old rows included. For M rows into a table of N the build pays from
-    M ≈ 0.5 N to 1.5 N by those figures; the line is drawn at M = N."""
+    M ≈ 0.5 N to 1.5 N by those figures; the line is drawn at M = N.
+
+    When the table also holds fewer than KEYS_IN_MEMORY rows, the lookup indexes are dropped too: the import then
+    finds duplicates in memory until it holds that many keys (_ImportRun.settle), and builds them at that point or at the
+    end."""
     size = path.stat().st_size
     if size < PARALLEL_BYTES:
         return nullcontext()
@@ -272,7 +304,7 @@ def _indexes_for(conn: Connection, path: Path) -> AbstractContextManager[object]
     held = conn.execute(select(func.max(_DD.c.id))).scalar() or 0
     if size // BYTES_PER_ROW < held:
         return nullcontext()
-    return indexes_built_after(conn, "drawdown", LOOKUP_INDEXES)
+    return deferred_indexes(conn, "drawdown", () if held < KEYS_IN_MEMORY else LOOKUP_INDEXES)
 
 
 def _checked_chunks(
@@ -345,9 +377,16 @@ class _ImportRun:
         self.writer = InsertBehind(conn)
         self.staged: list[list[Any]] = []  # the previous chunk's drawdowns, digested, not yet inserted
         self.keys = _FileKeys()
+        self.deferred: DeferredIndexes | None = None  # the drawdown indexes dropped for a large file
+        # While duplicates are found in memory (see settle): the live drawdowns the ledger held when the import
+        # began, as the per-chunk lookups would have found them, and how many keys that is.
+        self.ledger_keys: _Found | None = None
+        self.ledger_key_count = 0
 
     # -- driving ---------------------------------------------------------------------------------------------------
-    def run(self, chunks: Iterable[Chunk], progress: Progress | None) -> None:
+    def run(
+        self, chunks: Iterable[Chunk], progress: Progress | None, deferred: DeferredIndexes | None = None
+    ) -> None:
         """Chunk by chunk: each chunk's own fields are checked (`check_chunk`; for a large file in a child
         process, a chunk ahead), then settled here against the ledger: borrowers and banks, the borrower's half
         of the rules, duplicates, the writes. A chunk's drawdowns go in behind the next chunk's lookups, while
@@ -356,7 +395,16 @@ class _ImportRun:
         After each chunk the surviving objects (the firm cache) are moved out of the cyclic collector's way with
         gc.freeze(): it otherwise rescans them over and over (10–15 % of the run here). Within a chunk the
         collector runs every GC_YOUNG container allocations instead of every 700: a row allocates a dozen, almost
-        none in cycles, so the default ran it a hundred times per chunk for nothing."""
+        none in cycles, so the default ran it a hundred times per chunk for nothing.
+
+        `deferred`: the drawdown indexes dropped for this file (_indexes_for). When the lookup indexes are among
+        them, duplicates are found in memory (see settle)."""
+        self.deferred = deferred
+        if deferred is not None and set(LOOKUP_INDEXES) <= deferred.pending.keys():
+            self.ledger_keys = self._ledger_keys()
+            found = self.ledger_keys
+            self.ledger_key_count = len(found.bills) + len(found.refs) + len(found.same)
+            self.keys.keep_older()
         thresholds = gc.get_threshold()
         gc.set_threshold(GC_YOUNG, *thresholds[1:])
         try:
@@ -408,7 +456,17 @@ class _ImportRun:
         enterprises and statuses are written and its drawdowns digested, to go in behind the next chunk.
 
         The ledger as fetched lacks the previous chunk's drawdowns (still to be inserted), so duplicates of those
-        are found in `keys`, which holds the keys of the rows this chunk and the previous one write."""
+        are found in `keys`, which holds the keys of the rows this chunk and the previous one write.
+
+        Duplicates in memory: for a large file into a ledger that holds fewer than KEYS_IN_MEMORY drawdowns, the
+        lookup indexes are dropped with the others (_indexes_for). The ledger's own live drawdowns are then read
+        once (`ledger_keys`), and `keys` keeps the keys of every chunk the file wrote, instead of asking the
+        ledger for both per chunk. Keeping the three lookup indexes up to date row by row and probing them cost
+        ~0.3 s of a 2.8 s 100k-row import (docs/benchmarks.md, tenth round). Once the keys held pass
+        KEYS_IN_MEMORY, the lookup indexes are built (over the rows in so far) and probed from then on, as for a
+        large ledger, so memory stays bounded however long the file."""
+        if self.ledger_keys is not None and self.keys.count + self.ledger_key_count > KEYS_IN_MEMORY:
+            self._probe_indexes()
         rows: list[tuple[int, Borrower, Fields]] = []
         for row_no, borrower, checked in zip(
             count(chunk.first_row), chunk.borrowers, chunk.checked, strict=False
@@ -470,6 +528,10 @@ class _ImportRun:
             if borrower[0] not in self.institutions:
                 self._add_bank(borrower[0], borrower[1], row_no)
         self._load_firms({normalise_uscc(borrower[2]) for _, borrower, _ in rows})
+        if (
+            self.ledger_keys is not None
+        ):  # duplicates in memory: the ledger's were read once, the file's are kept
+            return self.ledger_keys
         bills: set[str] = set()
         refs: set[tuple[int, str]] = set()
         keyless: list[tuple[_Firm, date]] = []  # borrower and day of rows with neither bill nor reference
@@ -782,6 +844,32 @@ class _ImportRun:
         return parsed
 
     # -- prefetch ----------------------------------------------------------------------------------------------
+    def _ledger_keys(self) -> _Found:
+        """Every live drawdown's keys, as the per-chunk lookups give them (bill, bank + reference, content), read
+        once when duplicates are found in memory (the ledger holds fewer than KEYS_IN_MEMORY drawdowns)."""
+        bills: dict[str, list[tuple[int, str, str | None, int]]] = {}
+        for row in self.conn.exec_driver_sql(
+            f"SELECT d.id, d.bill_no, d.tool_code, d.bill_range, d.audit_id FROM drawdown d "
+            f"WHERE d.bill_no IS NOT NULL AND {_LIVE}"
+        ):
+            bills.setdefault(row[1], []).append((row[0], row[2], row[3], row[4]))
+        refs = {
+            (row[1], row[2]): (row[0], row[3])
+            for row in self.conn.exec_driver_sql(
+                f"SELECT d.id, d.institution_id, d.ext_ref, d.audit_id FROM drawdown d WHERE d.ext_ref <> '' AND {_LIVE}"
+            )
+        }
+        keyless = select(_DD, _ENT.c.uscc).join(_ENT, _ENT.c.id == _DD.c.enterprise_id)
+        return _Found(bills, refs, self._same(keyless))
+
+    def _probe_indexes(self) -> None:
+        """Duplicates in memory no more: the lookup indexes are built over the rows in so far, and the per-chunk
+        lookups find those rows from now on; `keys` goes back to the two chunks not yet in the ledger."""
+        assert self.deferred is not None
+        self.deferred.build(LOOKUP_INDEXES)
+        self.ledger_keys = None
+        self.keys.forget_older()
+
     def _live_bills(self, bill_nos: set[str]) -> dict[str, list[tuple[int, str, str | None, int]]]:
         """Live drawdowns holding any of the chunk's bill numbers: IN lists of IN_LIST on SQLite, one array for
         the whole chunk on PostgreSQL (like _live_refs; 7.2 s of the 1M import in IN lists of 500)."""
@@ -815,18 +903,26 @@ class _ImportRun:
         last = max(day for _, day in keyless)
         found: dict[tuple[Any, ...], int] = {}
         for start in range(0, len(firm_ids), IN_LIST):
-            for row in self.conn.execute(
-                select(_DD).where(
-                    _DD.c.enterprise_id.in_(firm_ids[start : start + IN_LIST]),
-                    _DD.c.drawn_on.between(first, last),
-                    _DD.c.ext_ref == "",
-                    _DD.c.bill_no.is_(None),
-                    not_reversed(),
+            found.update(
+                self._same(
+                    select(_DD).where(
+                        _DD.c.enterprise_id.in_(firm_ids[start : start + IN_LIST]),
+                        _DD.c.drawn_on.between(first, last),
+                    ),
+                    uscc_of,
                 )
-            ).mappings():
-                found[_same_key(row_values("drawdown", cast(Any, row)), uscc_of[row["enterprise_id"]])] = row[
-                    "audit_id"
-                ]
+            )
+        return found
+
+    def _same(self, query: Select[Any], uscc_of: dict[int, str] | None = None) -> dict[tuple[Any, ...], int]:
+        """Content key → audit id of the live drawdowns with neither bill nor reference among those `query` selects
+        (with a `uscc` column, or borrower ids to USCCs in `uscc_of`)."""
+        found: dict[tuple[Any, ...], int] = {}
+        for row in self.conn.execute(
+            query.where(_DD.c.ext_ref == "", _DD.c.bill_no.is_(None), not_reversed())
+        ).mappings():
+            uscc = uscc_of[row["enterprise_id"]] if uscc_of is not None else row["uscc"]
+            found[_same_key(row_values("drawdown", cast(Any, row)), uscc)] = row["audit_id"]
         return found
 
     def _live_refs(self, keys: set[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int]]:

@@ -27,27 +27,49 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 
 
-@contextmanager
-def indexes_built_after(conn: Connection, table: str, keep: Collection[str]) -> Iterator[None]:
-    """On SQLite, inside the caller's transaction: drops `table`'s indexes except those named in `keep` (the ones
-    the load's own queries need) and unique ones (they enforce a rule while the rows go in), and creates them
-    again from their own SQL text when the block ends normally.
+class DeferredIndexes:
+    """Indexes of one table dropped in the caller's transaction, each to be created again from its own SQL text:
+    some early (`build(names)`, when the load starts to need them), the rest by `build()` at its end."""
 
-    When the block raises, nothing is rebuilt: the caller rolls back, which restores them. Elsewhere a no-op."""
+    def __init__(self, conn: Connection, pending: dict[str, str]) -> None:
+        self._conn = conn
+        self.pending = pending  # name → CREATE INDEX text, of the indexes dropped and not built again yet
+
+    def build(self, names: Collection[str] | None = None) -> None:
+        """Creates the pending indexes named (all of them by default) now."""
+        for name in sorted(self.pending if names is None else set(names) & set(self.pending)):
+            self._conn.exec_driver_sql(self.pending.pop(name))
+
+
+@contextmanager
+def deferred_indexes(conn: Connection, table: str, keep: Collection[str]) -> Iterator[DeferredIndexes]:
+    """On SQLite, inside the caller's transaction: drops `table`'s indexes except those named in `keep` (the ones
+    the load's own queries need from the start) and unique ones (they enforce a rule while the rows go in); the
+    block may build some of them early, and the rest are built when it ends normally.
+
+    When the block raises, nothing is rebuilt: the caller rolls back, which restores them. Elsewhere nothing is
+    dropped (the object's `pending` is empty)."""
     if conn.dialect.name != "sqlite":
-        yield
+        yield DeferredIndexes(conn, {})
         return
-    deferred = [
-        (name, sql)
+    pending = {
+        name: sql
         for name, sql in conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL "
             "ORDER BY name",
             (table,),
         )
         if name not in keep and not sql.lstrip().upper().startswith("CREATE UNIQUE")
-    ]
-    for name, _ in deferred:
+    }
+    for name in pending:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    yield
-    for _, sql in deferred:
-        conn.exec_driver_sql(sql)
+    deferred = DeferredIndexes(conn, pending)
+    yield deferred
+    deferred.build()
+
+
+@contextmanager
+def indexes_built_after(conn: Connection, table: str, keep: Collection[str]) -> Iterator[None]:
+    """deferred_indexes with every dropped index built at the end of the block."""
+    with deferred_indexes(conn, table, keep):
+        yield
