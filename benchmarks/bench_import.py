@@ -179,19 +179,21 @@ def _executemany_checked(path: str, cols: tuple[str, ...], rows: list[tuple[Any,
 
 
 def _executemany_indexes_after(path: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> float:
-    """The import's own way of writing a large file, with nothing else: the rows inserted into a copy of the
-    drawdown table that has only the indexes the import's lookups probe (importer.LOOKUP_INDEXES), then the others
-    created, in one transaction (ledger.services.bulk_indexes). Foreign keys off, as the raw baseline. In the
-    baseline ledger (its drawdown rows are in by then); the copy is dropped afterwards."""
-    from ledger.io.importer import LOOKUP_INDEXES
+    """The import's own way of writing a large file into an empty ledger, with nothing else: the rows inserted into
+    a copy of the drawdown table without its indexes, then the indexes created, in one transaction
+    (ledger.services.bulk_indexes). Past importer.KEYS_IN_MEMORY rows the import keeps the indexes its lookups
+    probe (importer.LOOKUP_INDEXES) from the start instead (it builds them at that point). Foreign keys off, as the
+    raw baseline. In the baseline ledger (its drawdown rows are in by then); the copy is dropped afterwards."""
+    from ledger.io.importer import KEYS_IN_MEMORY, LOOKUP_INDEXES
 
+    kept = LOOKUP_INDEXES if len(rows) > KEYS_IN_MEMORY else ()
     con = _sqlite(path)
     table, indexes = _copy_ddl(con)
     con.execute(table)
     for name, statement in indexes.items():
-        if name in LOOKUP_INDEXES:
+        if name in kept:
             con.execute(statement)
-    later = [statement for name, statement in indexes.items() if name not in LOOKUP_INDEXES]
+    later = [statement for name, statement in indexes.items() if name not in kept]
     elapsed = _timed_executemany(con, "drawdown_copy", cols, rows, then=later)
     con.execute("DROP TABLE drawdown_copy")
     con.close()
