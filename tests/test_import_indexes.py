@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.facade import Ledger
 from ledger.io.importer import LOOKUP_INDEXES, import_drawdowns
-from ledger.services.bulk_indexes import indexes_built_after
+from ledger.services.bulk_indexes import deferred_indexes
 from tests.factories import bill
 from tests.test_import_helpers import (
     counts,
@@ -178,7 +178,7 @@ def test_a_unique_index_stays_while_the_rows_go_in(ledger: Ledger, statements: _
         conn.execute(text("CREATE INDEX ix_scratch_b ON scratch (b)"))
     try:
         before = table_indexes(ledger, "scratch")
-        with ledger.connect() as conn, conn.begin(), indexes_built_after(conn, "scratch", keep=()):
+        with ledger.connect() as conn, conn.begin(), deferred_indexes(conn, "scratch", keep=()):
             conn.execute(text("INSERT INTO scratch VALUES (1, 1), (2, 1)"))
             with pytest.raises(IntegrityError), conn.begin_nested():
                 conn.execute(text("INSERT INTO scratch VALUES (1, 2)"))

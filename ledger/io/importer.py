@@ -296,8 +296,8 @@ def _indexes_for(conn: Connection, path: Path) -> AbstractContextManager[Deferre
     M ≈ 0.5 N to 1.5 N by those figures; the line is drawn at M = N.
 
     When the table also holds fewer than KEYS_IN_MEMORY rows, the lookup indexes are dropped too: the import then
-    finds duplicates in memory until it holds that many keys (_ImportRun.settle), and builds them at that point or at the
-    end."""
+    finds duplicates in memory until it holds that many keys (_ImportRun.settle), and builds them at that point
+    or at the end."""
     size = path.stat().st_size
     if size < PARALLEL_BYTES:
         return nullcontext()
@@ -529,9 +529,8 @@ class _ImportRun:
             if borrower[0] not in self.institutions:
                 self._add_bank(borrower[0], borrower[1], row_no)
         self._load_firms({normalise_uscc(borrower[2]) for _, borrower, _ in rows})
-        if (
-            self.ledger_keys is not None
-        ):  # duplicates in memory: the ledger's were read once, the file's are kept
+        # Duplicates in memory (see settle): the ledger's keys were read once, the file's are kept in `keys`.
+        if self.ledger_keys is not None:
             return self.ledger_keys
         bills: set[str] = set()
         refs: set[tuple[int, str]] = set()
@@ -850,14 +849,15 @@ class _ImportRun:
         once when duplicates are found in memory (the ledger holds fewer than KEYS_IN_MEMORY drawdowns)."""
         bills: dict[str, list[tuple[int, str, str | None, int]]] = {}
         for row in self.conn.exec_driver_sql(
-            f"SELECT d.id, d.bill_no, d.tool_code, d.bill_range, d.audit_id FROM drawdown d "
+            "SELECT d.id, d.bill_no, d.tool_code, d.bill_range, d.audit_id FROM drawdown d "
             f"WHERE d.bill_no IS NOT NULL AND {_LIVE}"
         ):
             bills.setdefault(row[1], []).append((row[0], row[2], row[3], row[4]))
         refs = {
             (row[1], row[2]): (row[0], row[3])
             for row in self.conn.exec_driver_sql(
-                f"SELECT d.id, d.institution_id, d.ext_ref, d.audit_id FROM drawdown d WHERE d.ext_ref <> '' AND {_LIVE}"
+                "SELECT d.id, d.institution_id, d.ext_ref, d.audit_id FROM drawdown d "
+                f"WHERE d.ext_ref <> '' AND {_LIVE}"
             )
         }
         keyless = select(_DD, _ENT.c.uscc).join(_ENT, _ENT.c.id == _DD.c.enterprise_id)

@@ -66,10 +66,3 @@ def deferred_indexes(conn: Connection, table: str, keep: Collection[str]) -> Ite
     deferred = DeferredIndexes(conn, pending)
     yield deferred
     deferred.build()
-
-
-@contextmanager
-def indexes_built_after(conn: Connection, table: str, keep: Collection[str]) -> Iterator[None]:
-    """deferred_indexes with every dropped index built at the end of the block."""
-    with deferred_indexes(conn, table, keep):
-        yield
