@@ -115,8 +115,8 @@ def test_rediscount_bill_problems(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     """Bill rules against the ledger and within the file, however the import finds duplicates: with one
-    drawdown in the ledger and chunks of two rows, "in memory, then per chunk" reads the ledger's keys, then
-    builds the lookup indexes after the first chunk."""
+    drawdown in the ledger and KEYS_IN_MEMORY at 2, "in memory, then per chunk" reads the ledger's keys, then
+    builds the lookup indexes part-way through the file."""
     find_duplicates(monkeypatch, how)
     monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
     setup_bank(ledger)
@@ -162,8 +162,8 @@ def test_duplicate_across_chunks_is_caught(
     """Rows are checked chunk by chunk, and a chunk's drawdowns go in only behind the next chunk's lookups: a
     repeat in the very next chunk is found among the rows this import is about to write, a later one in the
     ledger under this import's audit record, or among the keys kept in memory. Either way it is a duplicate
-    within the file. ("in memory, then per chunk" builds the lookup indexes after two chunks: a repeat two or
-    three chunks on is found by them.)"""
+    within the file. ("in memory, then per chunk" builds the lookup indexes once two keys are held, so a repeat
+    two or three chunks on is found by them.)"""
     find_duplicates(monkeypatch, how)
     monkeypatch.setattr("ledger.io.importer.CHUNK", 2)
     first, repeat, column = DUPLICATE_KINDS[kind]

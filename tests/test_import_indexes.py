@@ -107,8 +107,8 @@ def test_a_bulk_import_ends_with_the_ledgers_indexes_and_each_lookup_probes_its_
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statements: _Statements, how: str
 ) -> None:
     """Per chunk: the lookup indexes stay while the rows go in. In memory: every index is dropped and nothing asks
-    the ledger for duplicates. In memory, then per chunk: past KEYS_IN_MEMORY (2 here: two chunks of two rows in)
-    the lookup indexes are built and the later chunks' lookups probe them."""
+    the ledger for duplicates. In memory, then per chunk: past KEYS_IN_MEMORY (2 here) the lookup indexes are built
+    and the later chunks' lookups probe them."""
     _bulk(monkeypatch, how)
     before = table_indexes(ledger)
     path = write_csv(tmp_path / "in.csv", _rows())
