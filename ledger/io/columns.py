@@ -40,6 +40,9 @@ REQUIRED: tuple[str, ...] = (
     "lend_rate",
 )
 ONE_OF: tuple[tuple[str, ...], ...] = (("amount", "principal"),)
+# Names the booking rules (BookingRequest, prepare_drawdown, validate_enterprise) give fields, where they differ
+# from the file's column names: how the checker passes cells to the rules and how a problem names its column.
+FIELD_TO_COLUMN = {"ext_ref": "ref", "institution_type": "institution_code"}
 
 ENTERPRISE_COLUMNS: dict[str, tuple[str, ...]] = {
     "enterprise_uscc": ("统一社会信用代码", "信用代码", "uscc"),

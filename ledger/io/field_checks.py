@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from ledger.domain.errors import FieldProblem, nul_problems
+from ledger.io.columns import FIELD_TO_COLUMN
 from ledger.io.readers import file_sha256, open_table
 from ledger.services.drawdown_rules import BookingRequest, CheckedFields, check_fields
 from ledger.services.ledger_columns import DRAWDOWN_POSITION, LEDGER_COLUMNS
@@ -59,11 +60,12 @@ BORROWER_FIELDS = (
     "enterprise_statuses",
 )
 Borrower = tuple[str, str, str, str, str, str, str]
-# The cells a BookingRequest takes by position: its parameters from the first up to ext_ref, by the names of the
-# import's fields (ext_ref is the file's `ref`). Read off the dataclass, so reordering it cannot mix up cells.
-_COLUMN_OF = {"ext_ref": "ref"}
+# The cells a BookingRequest takes by position: its parameters from the first up to ext_ref, by the file's column
+# names (ext_ref is the file's `ref`). Read off the dataclass, so reordering it cannot mix up cells.
 _PARAMETERS = [f.name for f in dataclass_fields(BookingRequest)]
-REQUEST_FIELDS = tuple(_COLUMN_OF.get(name, name) for name in _PARAMETERS[: _PARAMETERS.index("ext_ref") + 1])
+REQUEST_FIELDS = tuple(
+    FIELD_TO_COLUMN.get(name, name) for name in _PARAMETERS[: _PARAMETERS.index("ext_ref") + 1]
+)
 _PAD = [""]  # appended to each row of a file that lacks a column: the missing field's cell, at index -1
 FIRST_CHUNK_PART = 10  # the child's first chunk is this part of a chunk; the next ones double
 CHILD_GC_YOUNG = 50_000  # see _main
@@ -242,8 +244,8 @@ class _Sender:
     Why: a chunk is ~740 KB pickled and a pipe holds 64 KB, so a child writing in line stays blocked until the
     importer has read the whole chunk, and only then starts on the next: it was never more than one chunk ahead,
     and whenever a chunk took it longer than the importer's previous one, the importer waited (0.14-0.71 s of
-    a 100k import here, in 10-16 of its 23 chunks; 0.075-0.12 s since, nearly all of it the first chunk). The write itself runs without the GIL, so checking goes on
-    meanwhile. A write that fails (the importer stopped reading) is raised by the next `send`."""
+    a 100k import here, in 10-16 of its 23 chunks; 0.075-0.12 s since, nearly all of it the first chunk). The
+    write itself runs without the GIL, so checking goes on meanwhile. A write that fails (the importer stopped reading) is raised by the next `send`."""
 
     def __init__(self, out: BinaryIO) -> None:
         self._out = out

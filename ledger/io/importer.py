@@ -42,7 +42,7 @@ from ledger.domain.industry import normalise_industry
 from ledger.domain.key_area import classify
 from ledger.domain.uscc import normalise_uscc
 from ledger.facade import Ledger
-from ledger.io.columns import HeaderMap, map_header
+from ledger.io.columns import FIELD_TO_COLUMN, HeaderMap, map_header
 from ledger.io.field_checks import Borrower, Cells, CheckerProcess, Chunk, Fields, check_chunk, read_rows
 from ledger.io.readers import Table, file_sha256, open_table
 from ledger.io.rejects import RejectsByRow, RowError
@@ -79,8 +79,6 @@ LOOKUP_INDEXES = ("ix_drawdown_bill", "ix_drawdown_ref", "ix_drawdown_enterprise
 # keys raised the import's peak RSS from 140 to 162 MB): ~45 MB at most, however long the file.
 KEYS_IN_MEMORY = 200_000
 FIRM_CACHE = 100_000  # enterprises kept between chunks; past this the cache is dropped and refilled on demand
-# Names prepare_drawdown and validate_enterprise use for fields, mapped to the file's column names.
-_FIELD_TO_COLUMN = {"ext_ref": "ref", "batch_ref": "batch_ref", "institution_type": "institution_code"}
 
 Progress = Callable[[int], None]
 _ENT = cast(SqlTable, Enterprise.__table__)  # type: ignore[attr-defined]
@@ -960,7 +958,7 @@ class _ImportRun:
 
     def _reject(self, row_no: int, problems: list[FieldProblem]) -> None:
         errors = [
-            RowError(row_no, _FIELD_TO_COLUMN.get(p.field, p.field), p.value, p.rule)
+            RowError(row_no, FIELD_TO_COLUMN.get(p.field, p.field), p.value, p.rule)
             for p in (problems or [FieldProblem("", "", "无法处理的行 (row could not be processed)")])
         ]
         self.result.rejected += 1
