@@ -1,29 +1,49 @@
-"""Project configuration (TOML): the key-area definition, the threshold, tool quotas and rates, authority limits.
+"""Policy as data: the key-area definition, the threshold, tool quotas and rates, authority limits.
 
-Read once per process from --config, LEDGER_CONFIG or ./ledger.toml, over the packaged defaults, so an operator
-changes policy by editing a file, never code.
+The policy lives in the ledger: effective-dated, audited records in the `policy` table, changed only through
+`ledger policy set` and a second person's approval (ledger.services.policy). This module is the pure half: the keys
+(dotted names such as `share.threshold`, `tools.JCT.annual_quota_yuan`, `maker_checker.default_limit_yuan`), their
+validation, and `Config`, the policy in force on one date, built from them. A caller's file never chooses a
+control: ledger.toml keeps only local preferences (`[ui] lang`); its policy sections are read once, by `ledger init`
+on a ledger that has no policy yet (the upgrade path), and recorded in the chain.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import stat
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ledger.domain.enterprise import ALL_STATUSES, normalise_status
 from ledger.domain.key_area import KeyAreaDefinition
+from ledger.domain.money import MoneyError, parse_rate, parse_yuan
 from ledger.tools import BUILT_IN, RATE_TABLES, Catalogue
+
+POLICY_SECTIONS = ("share", "inclusive", "tools", "maker_checker")
+LOCAL_SECTIONS = ("ui",)
+MAX_CONFIG_BYTES = (
+    256 * 1024
+)  # a ledger.toml is a few lines; refuse anything that is not a small regular file
+_TOOL_FIELDS = ("annual_quota_yuan", "balance_cap_yuan", "lend_rate_cap", "rate_table")
+_INDUSTRY_PREFIX = re.compile(r"^[A-T]\d{0,4}$")
 
 
 class ConfigError(ValueError):
-    """The configuration file breaks a rule; the message names the key."""
+    """A configuration file or policy value breaks a rule; the message names the key."""
 
 
 @dataclass(frozen=True)
 class Config:
+    """The policy in force on one date (ledger.services.policy.PolicyBook.config_on builds it)."""
+
     threshold: Decimal = Decimal("0.50")
     key_areas: KeyAreaDefinition = field(default_factory=KeyAreaDefinition)
     inclusive_max_yuan: Decimal = Decimal("10000000")
@@ -36,67 +56,176 @@ class Config:
         return self.approval_limits_by_tool.get(tool_code, self.approval_limit_yuan)
 
 
+@dataclass(frozen=True)
+class LocalSettings:
+    """What a workstation's ledger.toml may still set: preferences, never controls."""
+
+    lang: str | None = None
+    source: str = "defaults"
+
+
+# -- values --------------------------------------------------------------------------------------------------------
 def _decimal(value: Any, key: str) -> Decimal:
     if isinstance(value, float):
         raise ConfigError(f'{key}: write amounts and rates as strings ("0.50"), not floats')
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ConfigError(f"{key}: not a number: {value!r}")
     try:
-        return Decimal(str(value))
-    except Exception as exc:
-        raise ConfigError(f"{key}: not a number: {value!r}") from exc
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ConfigError(f"{key}: not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ConfigError(f"{key}: must be a finite number, not {value!r}")
+    return number
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = (
-            _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-        )
-    return out
+def _yuan(value: Any, key: str, *, zero_ok: bool) -> Decimal:
+    number = _decimal(value, key)
+    try:
+        amount = parse_yuan(number)
+    except MoneyError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+    if amount < 0 or (amount == 0 and not zero_ok):
+        raise ConfigError(f"{key}: must be {'≥ 0' if zero_ok else '> 0'} yuan, not {value!r}")
+    if amount >= Decimal("1e13"):
+        raise ConfigError(f"{key}: above 10 trillion yuan: {value!r}")
+    return amount
 
 
-def config_from_dict(data: dict[str, Any], source: str = "dict") -> Config:
-    share = data.get("share", {})
+def _rate(value: Any, key: str) -> Decimal:
+    try:
+        rate = parse_rate(_decimal(value, key))
+    except MoneyError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+    if not Decimal(0) <= rate < Decimal(100):
+        raise ConfigError(f"{key}: a rate in percent between 0 and 100, not {value!r}")
+    return rate
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: true or false, not {value!r}")
+    return value
+
+
+def _strings(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: a list of text values, not {value!r}")
+    return tuple(value)
+
+
+def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: a section (table), not {value!r}")
+    return value
+
+
+def config_from_dict(data: Mapping[str, Any], source: str = "dict") -> Config:
+    """Validates every value (type and range, the key named) and builds the Config; raises ConfigError."""
+    share = _section(data, "share")
+    statuses = _strings(share.get("statuses", list(KeyAreaDefinition().statuses)), "share.statuses")
+    for status in statuses:
+        try:
+            normalise_status(status)
+        except ValueError:
+            raise ConfigError(
+                f"share.statuses: unknown status {status!r} ({', '.join(ALL_STATUSES)})"
+            ) from None
+    prefixes = _strings(share.get("industry_prefixes", []), "share.industry_prefixes")
+    for prefix in prefixes:
+        if not _INDUSTRY_PREFIX.match(prefix):
+            raise ConfigError(
+                f"share.industry_prefixes: {prefix!r} is not a GB/T 4754 code prefix (e.g. I65)"
+            )
     key_areas = KeyAreaDefinition(
-        statuses=tuple(share.get("statuses", KeyAreaDefinition().statuses)),
-        manufacturing=bool(share.get("manufacturing", True)),
-        high_tech_manufacturing=bool(share.get("high_tech_manufacturing", True)),
-        industry_prefixes=tuple(share.get("industry_prefixes", ())),
+        statuses=tuple(normalise_status(s) for s in statuses),
+        manufacturing=_bool(share.get("manufacturing", True), "share.manufacturing"),
+        high_tech_manufacturing=_bool(
+            share.get("high_tech_manufacturing", True), "share.high_tech_manufacturing"
+        ),
+        industry_prefixes=prefixes,
     )
+    threshold = _decimal(share.get("threshold", "0.50"), "share.threshold")
+    if not Decimal(0) < threshold <= Decimal(1):
+        raise ConfigError(f"share.threshold: a share above 0 and at most 1 (0.50 = 50%), not {threshold}")
+
     tools = []
-    tool_settings: dict[str, Any] = data.get("tools", {})
+    tool_settings = _section(data, "tools")
     known = {t.code for t in BUILT_IN}
     for code in tool_settings:
         if code not in known:
             raise ConfigError(f"tools.{code}: no such tool code (known: {', '.join(sorted(known))})")
     for tool in BUILT_IN:
         settings = tool_settings.get(tool.code, {})
+        if not isinstance(settings, dict):
+            raise ConfigError(f"tools.{tool.code}: a section, not {settings!r}")
+        for name in settings:
+            if name not in _TOOL_FIELDS:
+                raise ConfigError(f"tools.{tool.code}.{name}: unknown setting ({', '.join(_TOOL_FIELDS)})")
         changes: dict[str, Any] = {}
-        if "rate_table" in settings:
+        if settings.get("rate_table") is not None:
             name = settings["rate_table"]
             if name not in RATE_TABLES:
                 raise ConfigError(
                     f"tools.{tool.code}.rate_table: unknown table {name!r} ({', '.join(RATE_TABLES)})"
                 )
             changes["rate_table"] = RATE_TABLES[name]
-        for key in ("annual_quota_yuan", "balance_cap_yuan", "lend_rate_cap"):
-            if key in settings:
-                changes[key] = _decimal(settings[key], f"tools.{tool.code}.{key}")
+        for key in ("annual_quota_yuan", "balance_cap_yuan"):
+            if settings.get(key) is not None:
+                changes[key] = _yuan(settings[key], f"tools.{tool.code}.{key}", zero_ok=False)
+        if settings.get("lend_rate_cap") is not None:
+            changes["lend_rate_cap"] = _rate(settings["lend_rate_cap"], f"tools.{tool.code}.lend_rate_cap")
         tools.append(tool.configured(**changes) if changes else tool)
-    mc = data.get("maker_checker", {})
+
+    mc = _section(data, "maker_checker")
     limit = mc.get("default_limit_yuan")
+    by_tool = _section(mc, "tools")
+    for code in by_tool:
+        if code not in known:
+            raise ConfigError(f"maker_checker.tools.{code}: no such tool code")
+    inclusive = _section(data, "inclusive")
     return Config(
-        threshold=_decimal(share.get("threshold", "0.50"), "share.threshold"),
+        threshold=threshold,
         key_areas=key_areas,
-        inclusive_max_yuan=_decimal(
-            data.get("inclusive", {}).get("max_per_borrower_yuan", "10000000"), "inclusive"
+        inclusive_max_yuan=_yuan(
+            inclusive.get("max_per_borrower_yuan", "10000000"),
+            "inclusive.max_per_borrower_yuan",
+            zero_ok=False,
         ),
         catalogue=Catalogue(tuple(tools)),
-        approval_limit_yuan=None if limit is None else _decimal(limit, "maker_checker.default_limit_yuan"),
+        approval_limit_yuan=None
+        if limit is None
+        else _yuan(limit, "maker_checker.default_limit_yuan", zero_ok=True),
         approval_limits_by_tool={
-            k: _decimal(v, f"maker_checker.tools.{k}") for k, v in mc.get("tools", {}).items()
+            k: _yuan(v, f"maker_checker.tools.{k}", zero_ok=True) for k, v in by_tool.items() if v is not None
         },
         source=source,
     )
+
+
+# -- dotted keys ---------------------------------------------------------------------------------------------------
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'share': {'threshold': '0.5'}} → {'share.threshold': '0.5'}; lists and scalars are leaves."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
 
 
 def default_data() -> dict[str, Any]:
@@ -104,18 +233,121 @@ def default_data() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Defaults, overlaid by the first of: the given path, $LEDGER_CONFIG, ./ledger.toml."""
-    chosen = (
-        path or os.environ.get("LEDGER_CONFIG") or ("ledger.toml" if Path("ledger.toml").exists() else None)
-    )
-    data = default_data()
+def policy_part(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the policy sections of a configuration, as dotted keys."""
+    return flatten({k: v for k, v in data.items() if k in POLICY_SECTIONS})
+
+
+def default_policy() -> dict[str, Any]:
+    """The packaged defaults as dotted keys, with the authority limit listed (unset) so `policy show` names it."""
+    flat = policy_part(default_data())
+    flat.setdefault("maker_checker.default_limit_yuan", None)
+    return flat
+
+
+def is_policy_key(key: str) -> bool:
+    """A key `ledger policy set` accepts: one of the defaults, or a per-tool setting of a known tool."""
+    if key in default_policy():
+        return True
+    parts = key.split(".")
+    codes = {t.code for t in BUILT_IN}
+    if len(parts) == 3 and parts[0] == "tools" and parts[1] in codes and parts[2] in _TOOL_FIELDS:
+        return True
+    return len(parts) == 3 and parts[:2] == ["maker_checker", "tools"] and parts[2] in codes
+
+
+def parse_policy_value(key: str, text: str) -> Any:
+    """What a user typed after the key, as the JSON value the policy record stores.
+
+    `none` (or 未设定) unsets a limit or quota; lists take JSON (`["高新技术企业"]`) or commas; booleans true/false.
+    Decimals stay text, so no float ever carries a limit."""
+    raw = text.strip()
+    if raw.lower() in ("none", "null", "unset") or raw in ("未设定", "无"):
+        return None
+    default = default_policy().get(key)
+    if isinstance(default, bool):
+        lowered = raw.lower()
+        if lowered in ("true", "yes", "1", "是"):
+            return True
+        if lowered in ("false", "no", "0", "否"):
+            return False
+        raise ConfigError(f"{key}: true or false, not {text!r}")
+    if isinstance(default, list):
+        if raw.startswith("["):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{key}: not a JSON list: {exc}") from None
+            return list(_strings(value, key))
+        return [part.strip() for part in re.split(r"[,，、;；]", raw) if part.strip()]
+    return raw
+
+
+def check_policy(flat: Mapping[str, Any], source: str = "policy") -> Config:
+    """The Config a set of dotted keys gives, every value validated; None values mean 'not set'."""
+    unknown = [k for k in flat if not is_policy_key(k)]
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown policy key (`ledger policy show` lists them)")
+    return config_from_dict(unflatten({k: v for k, v in flat.items() if v is not None}), source)
+
+
+# -- the local file --------------------------------------------------------------------------------------------------
+def read_small_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A TOML file that must be a small regular file (a device, FIFO or directory is refused before reading)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: not a regular file")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a ledger.toml")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a ledger.toml")
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def local_config_path(path: str | os.PathLike[str] | None = None) -> str | None:
+    """The first of: the given path, $LEDGER_CONFIG, ./ledger.toml (if present)."""
+    chosen = path or os.environ.get("LEDGER_CONFIG")
     if chosen:
-        try:
-            with open(chosen, "rb") as fh:
-                data = _merge(data, tomllib.load(fh))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file not found: {chosen}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{chosen}: {exc}") from exc
-    return config_from_dict(data, str(chosen or "defaults"))
+        return str(chosen)
+    return "ledger.toml" if Path("ledger.toml").exists() else None
+
+
+def load_local(path: str | os.PathLike[str] | None = None) -> tuple[LocalSettings, dict[str, Any]]:
+    """(the local preferences, the file's policy sections as dotted keys). The policy part is used only by
+    `ledger init` on a ledger without policy (an upgrade); afterwards the faces warn that it is ignored."""
+    chosen = local_config_path(path)
+    if chosen is None:
+        return LocalSettings(), {}
+    data = read_small_toml(chosen)
+    ui = _section(data, "ui")
+    lang = ui.get("lang")
+    if lang is not None and lang not in ("zh", "en"):
+        raise ConfigError(f"ui.lang: zh or en, not {lang!r}")
+    unknown = [k for k in data if k not in POLICY_SECTIONS + LOCAL_SECTIONS]
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown section in {chosen} (ui; policy lives in the ledger)")
+    policy = policy_part(data)
+    if policy:
+        check_policy(
+            {**default_policy(), **policy}, chosen
+        )  # a bad value is named even if it will be ignored
+    return LocalSettings(lang=lang, source=chosen), policy
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """The packaged defaults overlaid by a file's policy sections: for `ledger init`'s one-time policy load and for
+    tests of pure rules; a running ledger takes its policy from the database, never from here."""
+    _settings, policy = load_local(path)
+    return check_policy({**default_policy(), **policy}, str(local_config_path(path) or "defaults"))

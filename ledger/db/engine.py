@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +120,24 @@ def downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, revision)
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest migration's revision, read from the migration files' own `revision` / `down_revision` lines
+    (no Alembic import: every command checks the schema is current before it runs)."""
+    pattern = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*["\']?([^"\'\s]+)["\']?', re.M)
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(pattern.findall(path.read_text(encoding="utf-8")))
+        if "revision" in found:
+            revisions.add(found["revision"])
+            if found.get("down_revision") not in (None, "None"):
+                parents.add(found["down_revision"])
+    heads = sorted(revisions - parents)
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations have {len(heads)} heads: {heads}")
+    return heads[0]
 
 
 def schema_ready(engine: Engine) -> bool:

@@ -29,6 +29,7 @@ APPEND_ONLY_TABLES = (
     "month_close",
     "audit_log",
     "report_record",
+    "policy",
 )
 
 
@@ -42,9 +43,14 @@ def _money(nullable: bool = False) -> Column:  # type: ignore[type-arg]
 
 
 class AuditLog(SQLModel, table=True):
-    """One record per write, chained by sha256 over every field (ledger audit verify walks it)."""
+    """One record per write, chained by sha256 over every field (ledger audit verify walks it).
+
+    `actor` is the authenticated identity (the PostgreSQL login, enforced by a trigger there; the OS account on
+    SQLite). Records of mutable tables (users, tools, pending items, banks, firms) carry the row's full state, so
+    verify compares every such row with its latest record (ix_audit_log_entity finds them without a full scan)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     recorded_at: str = Field(max_length=40)  # ISO 8601 UTC, text so the hash never depends on a driver
     actor: str = Field(max_length=100)
@@ -240,13 +246,37 @@ class AppUser(SQLModel, table=True):
     active: bool = Field(default=True)
 
 
+class LedgerLock(SQLModel, table=True):
+    """One row that every PostgreSQL write locks (`FOR UPDATE`) before it reads the chain's head: appends are
+    serialised, and only logins with write grants can take it (a row lock needs UPDATE), so a read-only login can
+    never stall bookings, as it could with an advisory lock. SQLite's BEGIN IMMEDIATE already serialises writers."""
+
+    __tablename__ = "ledger_lock"
+    id: int = Field(primary_key=True)
+
+
+class PolicyRecord(SQLModel, table=True):
+    """One effective-dated policy value (`ledger policy`): the value of `key` from `effective_from` on, until a
+    later record of the same key. Append-only; the newest record wins for the same date. `value` is canonical JSON
+    (decimals as text, lists, booleans, null for "not set")."""
+
+    __tablename__ = "policy"
+    __table_args__ = (Index("ix_policy_key", "key", "effective_from"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    effective_from: date
+    reason: str = Field(default="", max_length=500)
+    audit_id: int = Field(sa_column_args=[_audit_fk()])
+
+
 class PendingCommand(SQLModel, table=True):
     """A write above an authority limit, waiting for a different user's approval; counts nowhere until then."""
 
     __tablename__ = "pending_command"
     __table_args__ = (Index("ix_pending_command_status", "status", "id"),)
     id: int | None = Field(default=None, primary_key=True)
-    action: str = Field(max_length=40)  # book / reverse
+    action: str = Field(max_length=40)  # book / reverse / import / policy
     payload: str = Field(sa_column=Column(Text, nullable=False))
     tool_code: str = Field(default="", max_length=16)
     amount_fen: int = Field(default=0, sa_column=_money())

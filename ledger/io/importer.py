@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from itertools import count
 from pathlib import Path
 from typing import Any, cast
@@ -32,7 +33,6 @@ from typing import Any, cast
 from sqlalchemy import Connection, Select, func, insert, select
 from sqlalchemy import Table as SqlTable
 
-from ledger.config import Config
 from ledger.db.engine import CACHED_PAGE_COSTS, pg_local_settings
 from ledger.db.models import Drawdown, Enterprise, Institution
 from ledger.domain.dates import parse_date
@@ -46,14 +46,17 @@ from ledger.io.columns import FIELD_TO_COLUMN, HeaderMap, map_header
 from ledger.io.field_checks import Borrower, Cells, CheckerProcess, Chunk, Fields, check_chunk, read_rows
 from ledger.io.readers import Table, file_sha256, open_table
 from ledger.io.rejects import RejectsByRow, RowError
+from ledger.services import approval
 from ledger.services.audit import PendingAudit, append_many, begin_audit, reference_payload
 from ledger.services.booking import not_reversed, ranges_overlap
 from ledger.services.bulk import InsertBehind, fast_insert, stage_values, write_ledger_rows
 from ledger.services.bulk_indexes import DeferredIndexes, deferred_indexes
 from ledger.services.canonical import row_values
 from ledger.services.closing import closed_months
+from ledger.services.controls import Controls
 from ledger.services.drawdown_rules import eligibility_finding
 from ledger.services.ledger_columns import DRAWDOWN_POSITION
+from ledger.services.policy import PolicyBook
 from ledger.services.reference import EnterpriseInput, default_valid_to, statuses_of, validate_enterprise
 from ledger.tools import Catalogue
 
@@ -104,6 +107,8 @@ class ImportResult:
     ignored_columns: tuple[str, ...] = ()
     audit_id: int | None = None
     seconds: float = 0.0
+    above_limit: int = 0  # rows above the authority limit: the whole file waits for a checker
+    pending_id: int | None = None  # the queued batch (nothing was written)
 
     @property
     def ok(self) -> bool:
@@ -244,9 +249,14 @@ def import_drawdowns(
 ) -> ImportResult:
     """Imports a CSV/XLSX drawdown file in one transaction. File-level problems (unreadable file, missing
     columns) raise ValidationError/FileFormatError before anything is opened for writing; row problems are
-    collected in the result, which says whether anything was written."""
+    collected in the result, which says whether anything was written.
+
+    The controls apply as to `ledger book`: a row breaking a quota or a balance cap is the row's error; when every
+    row passes but some are above the authority limit, nothing is written: the file (its exact bytes) waits as one
+    pending item (`result.pending_id`) until a checker approves it, which imports it again in their name."""
     started = time.perf_counter()
     ledger.authorize("import", Path(path).name)  # role check (operator); a refusal is audited, nothing read
+    book = ledger.policy
     table = open_table(path)
     header_map, problems = map_header(table.header)
     if problems:
@@ -254,35 +264,143 @@ def import_drawdowns(
         raise ValidationError(problems)
     result = ImportResult(str(path), table.encoding, dry_run, ignored_columns=header_map.ignored)
     rejects_file = RejectsByRow(rejects, table.header, path)
-    # Started before the ledger is opened, so the checker process's start-up and first chunk overlap with ours.
-    chunks, checker = _checked_chunks(table, list(header_map.index.items()), ledger.config.catalogue)
     try:
-        with ledger.connect() as conn, _custom_plans(conn):
+        with ledger.connect() as conn:
             transaction = conn.begin()
             try:
-                # CACHED_PAGE_COSTS: with PostgreSQL's default the (bank, reference) lookup of 5,000 pairs was
-                # planned as a hash join over a sequential scan while the table held ~100k-500k rows (126 ms a chunk
-                # at 195k rows, where the index probes take 17-25 ms).
-                with pg_local_settings(conn, **CACHED_PAGE_COSTS):
-                    run = _ImportRun(conn, ledger.config, ledger.actor, header_map, result, rejects_file)
-                    with _indexes_for(conn, table.path) as deferred:
-                        run.run(chunks, progress, deferred)
-                    if result.ok:
-                        run.finish(checker.sha256 if checker is not None else file_sha256(path))
-                if result.ok and not dry_run:
+                run = _import_rows(
+                    conn, book, ledger.actor, table, header_map, result, rejects_file, progress
+                )
+                if result.ok and result.above_limit and not dry_run:
+                    transaction.rollback()
+                    result.audit_id = None
+                    with ledger.write("import", Path(path).name) as queue_conn:
+                        result.pending_id = _queue_file(queue_conn, ledger.actor, Path(path), run, result)
+                elif result.ok and not dry_run:
                     transaction.commit()
                 else:
                     transaction.rollback()
                     result.audit_id = None
             except BaseException:
-                transaction.rollback()
+                if transaction.is_active:
+                    transaction.rollback()
                 raise
     finally:
-        if checker is not None:
-            checker.close()
         rejects_file.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _import_rows(
+    conn: Connection,
+    book: PolicyBook,
+    actor: str,
+    table: Table,
+    header_map: HeaderMap,
+    result: ImportResult,
+    rejects_file: RejectsByRow,
+    progress: Progress | None,
+    *,
+    approved: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> _ImportRun:
+    """Every row judged and (if all pass) written in the caller's transaction, which the caller ends."""
+    # Started before the ledger is read, so the checker process's start-up and first chunk overlap with ours.
+    chunks, checker = _checked_chunks(table, list(header_map.index.items()), book.dated_catalogue())
+    try:
+        # CACHED_PAGE_COSTS: with PostgreSQL's default the (bank, reference) lookup of 5,000 pairs was planned as a
+        # hash join over a sequential scan while the table held ~100k-500k rows (126 ms a chunk at 195k rows, where
+        # the index probes take 17-25 ms).
+        with _custom_plans(conn), pg_local_settings(conn, **CACHED_PAGE_COSTS):
+            run = _ImportRun(conn, book, actor, header_map, result, rejects_file, approved=approved)
+            with _indexes_for(conn, table.path) as deferred:
+                run.run(chunks, progress, deferred)
+            result.above_limit = len(run.controls.above_limit)
+            if result.ok:
+                run.finish(checker.sha256 if checker is not None else file_sha256(table.path), extra)
+    finally:
+        if checker is not None:
+            checker.close()
+    return run
+
+
+# An import queued for approval carries the file itself: what the checker approves is byte for byte what the
+# maker submitted (its sha256 is in the chain), re-judged against the ledger as it is at approval.
+MAX_QUEUED_BYTES = 64 << 20
+
+
+def _queue_file(conn: Connection, actor: str, path: Path, run: _ImportRun, result: ImportResult) -> int:
+    import base64
+
+    data = path.read_bytes()
+    if len(data) > MAX_QUEUED_BYTES:
+        raise ValidationError.single(
+            "file",
+            path.name,
+            f"含超过授权限额的发放,须复核;文件大于 {MAX_QUEUED_BYTES >> 20} MiB,请拆分后导入 "
+            f"(rows above the authority limit need approval; split files over {MAX_QUEUED_BYTES >> 20} MiB)",
+        )
+    above = run.controls.above_limit
+    payload = {
+        "file": path.name,
+        "suffix": path.suffix.lower(),
+        "sha256": result_sha256(data),
+        "rows": result.rows,
+        "new": result.new,
+        "above_limit": [[a.tool_code, a.amount_fen, a.limit_fen] for a in above[:20]],
+        "content_b64": base64.b64encode(data).decode("ascii"),
+    }
+    return approval.queue(
+        conn,
+        actor,
+        "import",
+        payload,
+        above[0].tool_code,
+        max(a.amount_fen for a in above),
+        {"file": path.name, "rows": result.rows, "above_limit": len(above)},
+    )
+
+
+def result_sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _approve_import(conn: Connection, book: PolicyBook, checker: str, item: approval.PendingItem) -> int:
+    """The executor of a queued import: the submitted bytes imported again, in the checker's name, inside the
+    approval's transaction. Any row failing now fails the approval (the item stays pending)."""
+    import base64
+    import tempfile
+
+    payload = item.payload
+    data = base64.b64decode(payload["content_b64"])
+    if result_sha256(data) != payload["sha256"]:
+        raise ValidationError.single("file", payload["file"], "队列中的文件已损坏 (queued file corrupted)")
+    with tempfile.TemporaryDirectory(prefix="ledger-approve-") as tmp:
+        path = Path(tmp) / (Path(payload["file"]).stem + payload.get("suffix", ".csv"))
+        path.write_bytes(data)
+        table = open_table(path)
+        header_map, problems = map_header(table.header)
+        if problems:
+            _drain(table)
+            raise ValidationError(problems)
+        result = ImportResult(payload["file"], table.encoding, False)
+        rejects_file = RejectsByRow(None, table.header, path)
+        try:
+            extra = {"maker": item.maker, "pending_id": item.id}
+            _import_rows(
+                conn, book, checker, table, header_map, result, rejects_file, None, approved=True, extra=extra
+            )
+        finally:
+            rejects_file.close()
+    if not result.ok:
+        shown = [FieldProblem(f"第{e.row}行 {e.column}", e.value, e.rule) for e in result.errors[:10]]
+        raise ValidationError(shown)
+    return int(result.audit_id or 0)
+
+
+approval.EXECUTORS["import"] = _approve_import
 
 
 def _indexes_for(conn: Connection, path: Path) -> AbstractContextManager[DeferredIndexes | None]:
@@ -348,13 +466,18 @@ class _ImportRun:
     def __init__(
         self,
         conn: Connection,
-        config: Config,
+        policy: PolicyBook,
         actor: str,
         header: HeaderMap,
         result: ImportResult,
         rejects: RejectsByRow,
+        *,
+        approved: bool = False,
     ) -> None:
-        self.conn, self.config, self.actor, self.header = conn, config, actor, header
+        self.conn, self.policy, self.actor, self.header = conn, policy, actor, header
+        # Quotas, balance caps and the authority limit, as for `ledger book` (a batch of many).
+        self.controls = Controls(conn, policy)
+        self.approved = approved
         self.result, self.rejects = result, rejects
         self.audit: PendingAudit = begin_audit(conn, actor, "import", "drawdown", Path(result.path).name)
         self.institutions: dict[str, int] = {
@@ -423,12 +546,13 @@ class _ImportRun:
         if progress is not None:
             progress(self.result.rows)
 
-    def finish(self, sha256: str) -> None:
+    def finish(self, sha256: str, extra: dict[str, Any] | None = None) -> None:
         """Appends the import's audit record (only if rows went under it: a re-import that skips every row leaves
         the ledger exactly as it was), then the 'create' records of the reference rows it added."""
         r = self.result
         if self.audit.digest.count:
             self.audit.payload = {
+                **(extra or {}),
                 "file": Path(r.path).name,
                 "sha256": sha256,
                 "rows": r.rows,
@@ -479,9 +603,11 @@ class _ImportRun:
         self.staged = []
         statuses: list[tuple[_Firm, StatusEntry]] = []
         candidates: list[_Candidate] = []
-        key_areas, find = self.config.key_areas, self.config.catalogue.find
+        config_on = self.policy.config_on
         for row_no, (bank_code, _, uscc, firm_name, industry, size, declared), checked in rows:
             tool_code, drawn_on, override, warnings, field_problems, template = checked
+            config = config_on(drawn_on) if drawn_on is not None else None
+            key_areas = config.key_areas if config is not None else None
             problems: list[FieldProblem] = []
             institution_id = self._institution(bank_code, row_no, problems)
             firm = self._firm(uscc, firm_name, industry, size, problems)
@@ -490,7 +616,7 @@ class _ImportRun:
             # The borrower's half of the booking rules (judge_borrower's, on the row as it will be written):
             # eligibility, then, for a row with no problem at all, the key-area decision.
             problems += field_problems
-            tool = find(tool_code) if tool_code else None
+            tool = config.catalogue.find(tool_code) if tool_code and config is not None else None
             if firm is not None and tool is not None and drawn_on is not None:
                 problem, warning = eligibility_finding(tool, drawn_on, override, firm.facts())
                 if problem is not None:
@@ -501,6 +627,7 @@ class _ImportRun:
                 self._reject(row_no, problems)
                 continue
             self.result.warnings += len(warnings)
+            assert key_areas is not None
             decision = classify(firm.facts(), drawn_on, key_areas)
             row = list(template)
             row[_BANK], row[_KEY_AREA], row[_REASON] = institution_id, int(decision.key_area), decision.reason
@@ -621,6 +748,12 @@ class _ImportRun:
                 problems.append(
                     FieldProblem("drawn_on", v[_DRAWN], f"{month} 已月结,不得登记 (month is closed)")
                 )
+            if not problems:
+                problem = self.controls.admit(
+                    v[_TOOL], _day(v[_DRAWN]), _day(v[_MATURITY]), v[_AMOUNT], approved=self.approved
+                )
+                if problem is not None:
+                    problems.append(problem)
             if problems:
                 self._reject(c.row_no, problems)
                 continue
@@ -1010,6 +1143,15 @@ def _not_valid_on(entry: StatusEntry, drawn_on: date) -> str:
 _SAME_IN_FILE = (
     "与本文件中另一行完全相同;如确为两笔请填写业务编号 (identical row twice in this file: give each a ref)"
 )
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else _iso_day(str(value))
+
+
+@lru_cache(maxsize=8192)
+def _iso_day(text: str) -> date:
+    return date.fromisoformat(text[:10])
 
 
 def _same_key(row: Sequence[Any], uscc: str) -> tuple[Any, ...]:

@@ -6,16 +6,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, select
+from sqlalchemy import Connection, and_, exists, insert, select
 from sqlmodel import col
 
-from ledger.config import Config
-from ledger.db.models import Drawdown, DrawdownEvent, ToolRecord
+from ledger.db.models import Drawdown, DrawdownEvent
+from ledger.domain.dates import parse_date
 from ledger.domain.errors import FieldProblem, NotFound, ValidationError, nul_problems
-from ledger.domain.money import fen_to_yuan, yuan_to_fen
 from ledger.services.audit import begin_audit, serialise_writes
 from ledger.services.closing import ensure_open
+from ledger.services.controls import Controls
 from ledger.services.drawdown_rules import BookingRequest, PreparedDrawdown, prepare_drawdown
+from ledger.services.policy import PolicyBook
 from ledger.services.reference import enterprise_facts, find_enterprise, get_institution
 
 
@@ -65,10 +66,21 @@ def ref_conflict(conn: Connection, institution_id: int, ext_ref: str) -> int | N
     return int(row[0] or 0) if row else None
 
 
-def prepare(conn: Connection, config: Config, request: BookingRequest) -> PreparedDrawdown:
-    """Every rule, pure and database, with all problems collected; nothing is written."""
+def policy_date(request: BookingRequest) -> date:
+    """The date whose policy judges the request: its drawn_on (today's while that is missing or malformed, so the
+    field's own error is what the user sees)."""
+    try:
+        return parse_date(request.drawn_on)
+    except (ValueError, TypeError, OverflowError):
+        return date.today()
+
+
+def prepare(conn: Connection, policy: PolicyBook, request: BookingRequest) -> PreparedDrawdown:
+    """Every rule, pure and database, with all problems collected; nothing is written. The rules are the policy
+    in force on the drawdown's date."""
     if nul := nul_problems(vars(request)):
         raise ValidationError(nul)
+    config = policy.config_on(policy_date(request))
     problems: list[FieldProblem] = []
     institution_id = enterprise_id = None
     try:
@@ -120,10 +132,21 @@ def prepare(conn: Connection, config: Config, request: BookingRequest) -> Prepar
     return prepared
 
 
-def insert_prepared(conn: Connection, actor: str, prepared: PreparedDrawdown, action: str = "book") -> Booked:
+def insert_prepared(
+    conn: Connection,
+    actor: str,
+    prepared: PreparedDrawdown,
+    action: str = "book",
+    extra: dict[str, Any] | None = None,
+) -> Booked:
     values = prepared.values
     audit = begin_audit(
-        conn, actor, action, "drawdown", "", {"drawdown": values, "warnings": list(prepared.warnings)}
+        conn,
+        actor,
+        action,
+        "drawdown",
+        "",
+        {**(extra or {}), "drawdown": values, "warnings": list(prepared.warnings)},
     )
     audit.digest.add("drawdown", values)
     audit.share.add(
@@ -139,40 +162,30 @@ def insert_prepared(conn: Connection, actor: str, prepared: PreparedDrawdown, ac
     return Booked(new_id, prepared.warnings, values)
 
 
-def check_quota(conn: Connection, prepared: PreparedDrawdown) -> None:
-    """The tool's annual quota (config `[tools.CODE] annual_quota_yuan`) holds even with concurrent bookers.
-
-    Serialised per tool: the tool row is locked first (`FOR UPDATE` on PostgreSQL; SQLite's BEGIN IMMEDIATE already
-    serialises writers), and the year's live total is read after the lock, so two bookings cannot both see room.
-    Reversed drawdowns free their amount; pending (unapproved) ones use none.
-    """
-    quota = prepared.tool.annual_quota_yuan
-    if quota is None:
-        return
-    code, year = prepared.tool.code, prepared.drawn_on.year
-    conn.execute(select(col(ToolRecord.code)).where(col(ToolRecord.code) == code).with_for_update())  # type: ignore[call-overload, arg-type]
-    used = int(
-        conn.execute(
-            select(func.coalesce(func.sum(col(Drawdown.amount_fen)), 0)).where(
-                col(Drawdown.tool_code) == code,
-                col(Drawdown.drawn_on) >= date(year, 1, 1),
-                col(Drawdown.drawn_on) < date(year + 1, 1, 1),
-                not_reversed(),
-            )
-        ).scalar_one()
+def admit(controls: Controls, prepared: PreparedDrawdown, *, approved: bool = False) -> None:
+    """The controls (quota, balance cap; the authority limit is noted in `controls.above_limit`) for one booking:
+    a batch of one through the same function an import's rows go through."""
+    values = prepared.values
+    problem = controls.admit(
+        prepared.tool.code,
+        values["drawn_on"],
+        values["maturity_on"],
+        int(values["amount_fen"]),
+        approved=approved,
     )
-    amount, limit = int(prepared.values["amount_fen"]), yuan_to_fen(quota)
-    if used + amount > limit:
-        raise ValidationError.single(
-            "amount",
-            fen_to_yuan(amount),
-            f"超出{prepared.tool.name}{year}年度额度:已用{fen_to_yuan(used)}元,额度{fen_to_yuan(limit)}元 "
-            f"(annual quota exceeded)",
-        )
+    if problem is not None:
+        raise ValidationError(problem)
 
 
-def book(conn: Connection, config: Config, actor: str, request: BookingRequest) -> Booked:
+def book(
+    conn: Connection,
+    policy: PolicyBook,
+    actor: str,
+    request: BookingRequest,
+    extra: dict[str, Any] | None = None,
+) -> Booked:
+    """Books an approved request (the authority limit was met by the approval): every rule and control again."""
     serialise_writes(conn)
-    prepared = prepare(conn, config, request)
-    check_quota(conn, prepared)
-    return insert_prepared(conn, actor, prepared)
+    prepared = prepare(conn, policy, request)
+    admit(Controls(conn, policy), prepared, approved=True)
+    return insert_prepared(conn, actor, prepared, extra=extra)

@@ -27,7 +27,9 @@ from ledger.domain.enterprise import EnterpriseFacts, StatusEntry
 from ledger.domain.uscc import make_uscc
 from ledger.services.audit import append_many, begin_audit, reference_payload
 from ledger.services.bulk import insert_drawdowns, insert_events, insert_statuses
+from ledger.services.controls import Controls
 from ledger.services.drawdown_rules import BookingRequest, prepare_drawdown, tenor_for
+from ledger.services.policy import PolicyBook
 from ledger.services.reference import EnterpriseInput, default_valid_to
 from ledger.tools import Tool
 
@@ -340,7 +342,8 @@ def _request(
 
 def _drawdowns(
     rng: random.Random,
-    config: Config,
+    policy: PolicyBook,
+    controls: Controls,
     banks: list[tuple[int, str]],
     firms: list[_Firm],
     count: int,
@@ -350,6 +353,7 @@ def _drawdowns(
 ) -> Iterator[dict[str, Any]]:
     span = (last - first).days
     serial = 0
+    config = policy.config_on(last)
     firm_tools: dict[int, tuple[Tool, ...]] = {}
     while stats["drawdowns"] < count:
         serial += 1
@@ -363,12 +367,21 @@ def _drawdowns(
             continue
         bank = banks[rng.randrange(len(banks))]
         request = _request(rng, tool, firm, bank, on, serial)
+        rules = policy.config_on(on)
         try:
-            prepared = prepare_drawdown(request, config.catalogue, firm.facts, config.key_areas)
+            prepared = prepare_drawdown(request, rules.catalogue, firm.facts, rules.key_areas)
         except Exception:
             stats["rejected"] += 1
             continue
         values = dict(prepared.values)
+        if (
+            controls.admit(tool.code, values["drawn_on"], values["maturity_on"], values["amount_fen"])
+            is not None
+            or controls.above_limit
+        ):
+            controls.above_limit.clear()
+            stats["rejected"] += 1
+            continue
         values["institution_id"], values["enterprise_id"] = bank[0], firm.id
         stats["drawdowns"] += 1
         yield values
@@ -415,7 +428,7 @@ def _history(
 
 def load_demo(
     conn: Connection,
-    config: Config,
+    policy: PolicyBook,
     actor: str,
     *,
     drawdowns: int = 5000,
@@ -425,8 +438,11 @@ def load_demo(
     today: date | None = None,
 ) -> DemoResult:
     """Adds demo data in the caller's transaction. Dates run from Jan 1 of the first year to the last year's end
-    (or `today` if earlier); the same arguments always give the same ledger."""
+    (or `today` if earlier); the same arguments always give the same ledger. Every drawdown passes the booking
+    rules and the controls (quotas, caps) of the policy in force on its date; one the authority limit would send
+    to a checker is not generated (demo data is booked at once, so it stays within what the policy allows)."""
     today = today or date.today()
+    config = policy.config_on(today)
     last_year = year or today.year
     first = date(last_year - years + 1, 1, 1)
     last = min(date(last_year, 12, 31), today) if last_year >= today.year else date(last_year, 12, 31)
@@ -443,7 +459,10 @@ def load_demo(
         {"drawdowns": drawdowns, "year": last_year, "years": years, "seed": seed},
     )
     first_id = conn.execute(select(col(Drawdown.id)).order_by(col(Drawdown.id).desc()).limit(1)).scalar() or 0
-    insert_drawdowns(conn, audit, _drawdowns(rng, config, banks, firms, drawdowns, first, last, stats))
+    controls = Controls(conn, policy)
+    insert_drawdowns(
+        conn, audit, _drawdowns(rng, policy, controls, banks, firms, drawdowns, first, last, stats)
+    )
     audit.commit(conn)
     # Streamed, so memory stays flat however many drawdowns were generated.
     rows = (

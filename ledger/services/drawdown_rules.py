@@ -151,6 +151,7 @@ def check_fields(request: BookingRequest, catalogue: Catalogue) -> CheckedFields
         "interest_fen": 0,
     }
     if tool is not None and drawn_on is not None:
+        tool = catalogue.on(drawn_on).find(tool.code) or tool  # as configured on the drawdown's date
         if not tool.available_on(drawn_on):
             window = f"{tool.valid_from or '…'} — {tool.valid_to or '…'}"
             problems.append(

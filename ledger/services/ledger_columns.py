@@ -32,6 +32,7 @@ LEDGER_COLUMNS: dict[str, tuple[str, ...]] = {
     "enterprise_status": ("enterprise_id", "status", "valid_from", "valid_to", "source"),
     "month_close": ("month",),
     "report_record": ("tool_code", "period", "file_name", "sha256", "data_fingerprint", "generated_at"),
+    "policy": ("key", "value", "effective_from", "reason"),
 }
 
 

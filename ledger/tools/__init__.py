@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from datetime import date
+
 from ledger.tools.beijing import BEIJING_TOOLS
 from ledger.tools.model import KIND_NAMES, Kind, RatePoint, RateTable, Tool
 from ledger.tools.national import NATIONAL_TOOLS
@@ -41,5 +44,33 @@ class Catalogue:
     def names(self) -> list[str]:
         return [f"{t.code} {t.name}" for t in self._tools]
 
+    def on(self, day: date) -> Catalogue:
+        """The catalogue as configured on `day` (a plain catalogue is the same every day)."""
+        return self
 
-__all__ = ["BUILT_IN", "KIND_NAMES", "RATE_TABLES", "Catalogue", "Kind", "RatePoint", "RateTable", "Tool"]
+
+class DatedCatalogue(Catalogue):
+    """Catalogues by the date their configuration (rate tables, caps) took effect: a file's rows are judged by
+    the one in force on each row's date. `find` answers from the latest (a tool's identity never changes)."""
+
+    def __init__(self, versions: list[tuple[date, Catalogue]]) -> None:
+        ordered = sorted(versions, key=lambda v: v[0])
+        super().__init__(tuple(ordered[-1][1]))
+        self._starts = [d for d, _ in ordered]
+        self._versions = [c for _, c in ordered]
+
+    def on(self, day: date) -> Catalogue:
+        return self._versions[max(0, bisect_right(self._starts, day) - 1)]
+
+
+__all__ = [
+    "BUILT_IN",
+    "KIND_NAMES",
+    "RATE_TABLES",
+    "Catalogue",
+    "DatedCatalogue",
+    "Kind",
+    "RatePoint",
+    "RateTable",
+    "Tool",
+]
