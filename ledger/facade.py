@@ -1,25 +1,42 @@
 """`Ledger`: the one object every face talks to (Fava's FavaLedger shape).
 
-It owns the engine, the configuration and the acting user, opens a transaction per write, and delegates to the
-service modules. The CLI, the TUI and the report batch call the same methods, so no face holds business logic.
+It owns the engine and the authenticated acting user (ledger.services.identity), opens a transaction per write,
+reads the policy in force from the ledger (ledger.services.policy), and delegates to the service modules. The CLI,
+the TUI and the report batch call the same methods, so no face holds business logic — and none chooses a control:
+there is no way to hand a Ledger a policy of one's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
-from ledger.config import Config, load_config
+from ledger.config import Config
 from ledger.db.engine import make_engine, resolve_url, schema_ready, upgrade
-from ledger.domain.errors import LedgerError
+from ledger.domain.errors import LedgerError, RuleViolation
 from ledger.rules import checks as rule_checks
 from ledger.rules import share as share_rules
-from ledger.services import approval, audit, balances, booking, closing, events, reference, sqlconsole, users
+from ledger.services import (
+    approval,
+    audit,
+    audit_verify,
+    balances,
+    booking,
+    closing,
+    events,
+    identity,
+    policy,
+    reference,
+    sqlconsole,
+    staff_roles,
+    users,
+)
 from ledger.services import backup as backups
 from ledger.services.catalogue_sync import sync_catalogue
 from ledger.services.drawdown_rules import BookingRequest, PreparedDrawdown
@@ -27,28 +44,74 @@ from ledger.tools import Tool
 
 
 class SchemaMissing(LedgerError):
-    """The database has no ledger schema yet: run `ledger init`."""
+    """The database has no ledger schema yet (or an older one): run `ledger init`."""
 
 
 @dataclass(frozen=True)
 class InitResult:
     url: str
     tools_changed: list[str]
+    policy_loaded: bool = False
+    training: bool = False
+    notes: tuple[str, ...] = ()
 
 
 class Ledger:
-    def __init__(
-        self,
-        db: str | None = None,
-        actor: str | None = None,
-        config: Config | None = None,
-        engine: Engine | None = None,
-    ) -> None:
+    def __init__(self, db: str | None = None, actor: str | None = None, engine: Engine | None = None) -> None:
+        """`actor`: --user / $LEDGER_USER. It is checked against the authenticated identity on first use (a
+        mismatch is refused), except on a training-mode SQLite ledger, where it names the trainee."""
+        import os
+
         self.url = resolve_url(db) if engine is None else engine.url.render_as_string(hide_password=False)
         self.engine = engine or make_engine(self.url)
-        self.config = config or load_config()
-        self.actor = audit.current_actor(actor)
+        self._requested_actor = actor if actor is not None else (os.environ.get("LEDGER_USER") or None)
+        self._actor: str | None = None
+        self._training: bool | None = None
+        self._policy: policy.PolicyBook | None = None
         self._ro_engine: Engine | None = None
+
+    # -- identity and policy ---------------------------------------------------------------------------------------
+    @property
+    def training_mode(self) -> bool:
+        """A SQLite ledger created with `ledger init --training` (identities are labels, not authenticated)."""
+        if self._training is None:
+            try:  # SQLite: through the read-only handle, which never waits for (or takes) the write lock
+                if not schema_ready(self.read_only_engine):
+                    return False
+            except FileNotFoundError:  # no ledger file yet
+                return False
+            with self.read() as conn:
+                self._training = identity.ledger_mode(conn) == identity.TRAINING
+        return self._training
+
+    @property
+    def actor(self) -> str:
+        """The authenticated user: the PostgreSQL login or the OS account (a trainee's name in training mode)."""
+        if self._actor is None:
+            training = self.training_mode
+            with self.read() as conn:
+                self._actor = identity.resolve(conn, self._requested_actor, training)
+        return self._actor
+
+    @property
+    def policy(self) -> policy.PolicyBook:
+        """Every policy record (cached for this object; writes read it afresh inside their transaction)."""
+        if self._policy is None:
+            with self.read() as conn:
+                self._policy = policy.load_policy(conn)
+        return self._policy
+
+    def refresh(self) -> None:
+        """Forget the cached policy (a long-running face calls this when it reloads its screens)."""
+        self._policy = None
+
+    def config_on(self, day: date) -> Config:
+        return self.policy.config_on(day)
+
+    @property
+    def config(self) -> Config:
+        """The policy in force today."""
+        return self.policy.config_on(date.today())
 
     # -- plumbing ----------------------------------------------------------------------------------------------
     @property
@@ -88,35 +151,92 @@ class Ledger:
             yield conn
 
     @contextmanager
-    def write(self, action: str, detail: str = "") -> Iterator[Connection]:
+    def write(self, action: str | None, detail: str = "") -> Iterator[Connection]:
         """A write transaction for `action` (users.PERMISSIONS), checked inside it; a refusal is audited apart.
+        `action=None`: the service checks the role itself (approval, where it depends on the item).
 
-        The refused write rolls back, so the refusal's audit record is appended in a transaction of its own.
-        """
+        The refused write rolls back, so the refusal's audit record is appended in a transaction of its own."""
+        actor = self.actor
         try:
             with self.engine.begin() as conn:
-                users.require(conn, self.actor, action)
+                if action is not None:
+                    users.require(conn, actor, action)
                 yield conn
         except users.Refused as exc:
-            with self.engine.begin() as conn:
-                users.log_refusal(conn, exc.actor, exc.action, str(exc), detail)
+            try:
+                with self.engine.begin() as conn:
+                    users.log_refusal(conn, exc.actor, exc.action, str(exc), detail)
+            except DBAPIError:  # a read-only login (auditor) on PostgreSQL: the database refuses its writes too
+                pass
             raise
+        finally:
+            self._policy = None  # a write may have changed it
 
     def require_schema(self) -> None:
         if not schema_ready(self.engine):
             raise SchemaMissing(f"数据库未初始化,请先运行 ledger init ({self.url})")
+        with self.engine.connect() as conn:
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        from ledger.db.engine import head_revision
 
-    def init(self) -> InitResult:
+        if version != head_revision():
+            raise SchemaMissing(
+                f"数据库结构需要升级,请运行 ledger init (schema {version}, this version needs {head_revision()})"
+            )
+
+    def init(
+        self,
+        *,
+        training: bool = False,
+        policy_overlay: Mapping[str, Any] | None = None,
+        policy_source: str = "packaged defaults",
+    ) -> InitResult:
+        """Creates or upgrades the schema; on a new ledger records its mode (training: SQLite only) as the chain's
+        first record and loads the initial policy (defaults overlaid once by `policy_overlay`); loads the catalogue;
+        sets up the PostgreSQL group roles. Idempotent."""
         upgrade(self.engine)
-        with self.transaction() as conn:
-            changed = sync_catalogue(conn, self.config.catalogue, self.actor)
-            users.ensure_auditor_db_role(conn)
-        return InitResult(self.url, changed)
+        notes: list[str] = []
+        with self.engine.begin() as conn:
+            empty = audit.chain_head(conn)[0] == 0
+            if training and not empty and identity.ledger_mode(conn) != identity.TRAINING:
+                raise RuleViolation(
+                    "培训模式只能在新建台账时设定 (training mode is chosen when a ledger is created)"
+                )
+            if training and conn.dialect.name != "sqlite":
+                raise RuleViolation(
+                    "培训模式仅用于SQLite台账;PostgreSQL以登录名认证 (training mode is for SQLite: PostgreSQL "
+                    "authenticates logins)"
+                )
+            if empty:
+                account = (
+                    identity.session_login(conn) if conn.dialect.name != "sqlite" else identity.os_account()
+                )
+                mode = identity.TRAINING if training else identity.NORMAL
+                audit.append_audit(
+                    conn, account, "init", "ledger", "", {"mode": mode, "backend": conn.dialect.name}
+                )
+        self._training = None
+        self._actor = None
+        actor = self.actor
+        with self.engine.begin() as conn:
+            if conn.execute(text("SELECT COUNT(*) FROM ledger_lock WHERE id = 1")).scalar_one() == 0:
+                conn.execute(text("INSERT INTO ledger_lock (id) VALUES (1)"))
+            loaded = policy.initial_load(conn, actor, policy_overlay or {}, policy_source)
+            policy.add_new_keys(conn, actor)
+            book = policy.load_policy(conn)
+            changed = sync_catalogue(conn, book.config_on(date.today()).catalogue, actor)
+            note = staff_roles.ensure_roles(conn)
+            if note:
+                notes.append(note)
+        self._policy = None
+        return InitResult(self.url, changed, loaded, self.training_mode, tuple(notes))
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        # Readers first: on SQLite the last connection to close checkpoints the WAL into the file, and only a
+        # writable one can (a file copied after dispose must hold everything).
         if self._ro_engine is not None and self._ro_engine is not self.engine:
             self._ro_engine.dispose()
+        self.engine.dispose()
 
     # -- reference data ----------------------------------------------------------------------------------------
     def add_institution(self, code: str, name: str, type_: str = "") -> int:
@@ -145,17 +265,20 @@ class Ledger:
     def preview(self, request: BookingRequest) -> PreparedDrawdown:
         """Runs every booking rule without writing: the TUI form validates and previews with this."""
         with self.read() as conn:
-            return booking.prepare(conn, self.config, request)
+            return booking.prepare(conn, policy.load_policy(conn), request)
 
     def book(self, request: BookingRequest) -> booking.Booked | approval.Queued:
         """Books, or (above the tool's authority limit) queues for a checker: see services/approval.py."""
         with self.write("book") as conn:
-            return approval.book_or_queue(conn, self.config, self.actor, request)
+            return approval.book_or_queue(conn, policy.load_policy(conn), self.actor, request)
 
     def reverse(self, drawdown_id: int, reason: str, on: date | None = None) -> int | approval.Queued:
-        """The reversal event id, or a Queued item when the drawdown is above the authority limit."""
+        """The reversal event id, or a Queued item when the drawdown is above the authority limit. `on`: the
+        effective date (default today), on or after the drawdown's, in an open month."""
         with self.write("event", str(drawdown_id)) as conn:
-            return approval.reverse_or_queue(conn, self.config, self.actor, drawdown_id, reason, on)
+            return approval.reverse_or_queue(
+                conn, policy.load_policy(conn), self.actor, drawdown_id, reason, on
+            )
 
     def repay(self, drawdown_id: int, on: Any, amount: Any = None, reason: str = "") -> int:
         with self.write("event", str(drawdown_id)) as conn:
@@ -163,7 +286,7 @@ class Ledger:
 
     def rollover(self, drawdown_id: int, to: Any, reason: str = "") -> int:
         with self.write("event", str(drawdown_id)) as conn:
-            return events.rollover(conn, self.config, self.actor, drawdown_id, to, reason)
+            return events.rollover(conn, policy.load_policy(conn), self.actor, drawdown_id, to, reason)
 
     def state(self, drawdown_id: int) -> events.DrawdownState:
         with self.read() as conn:
@@ -182,16 +305,30 @@ class Ledger:
         with self.read() as conn:
             return balances.outstanding(conn, as_of, code)
 
-    # -- four eyes, users, backup (services/approval.py, users.py, backup.py) -------------------------------------
+    # -- four eyes, users, policy, backup (services/approval.py, users.py, policy.py, backup.py) ------------------
     def pending(self, status: str | None = "pending") -> list[approval.PendingItem]:
         with self.read() as conn:
             return approval.list_pending(conn, status)
 
+    def pending_item(self, pending_id: int) -> approval.PendingItem:
+        """One item with its payload, checked against what the chain recorded (what a checker reads before
+        approving)."""
+        with self.read() as conn:
+            return approval.get_pending(conn, pending_id)
+
     def approve(self, pending_id: int) -> tuple[approval.PendingItem, int]:
-        """Books (or reverses) the maker's request as the checker; a rule failing now leaves the item pending."""
+        """Books (reverses, imports, changes the policy) the maker's request as the checker; a rule failing now
+        leaves the item pending and is audited."""
         try:
-            with self.write("approve", str(pending_id)) as conn:
-                return approval.approve(conn, self.config, self.actor, pending_id)
+            with self.write(None, str(pending_id)) as conn:
+                result = approval.approve(conn, policy.load_policy(conn), self.actor, pending_id)
+                if (
+                    result[0].action == "policy"
+                ):  # the tool table shows the catalogue as the policy has it today
+                    sync_catalogue(
+                        conn, policy.load_policy(conn).config_on(date.today()).catalogue, self.actor
+                    )
+                return result
         except users.Refused:
             raise
         except LedgerError as exc:
@@ -200,8 +337,15 @@ class Ledger:
             raise
 
     def reject(self, pending_id: int, reason: str) -> approval.PendingItem:
-        with self.write("approve", str(pending_id)) as conn:
+        with self.write(None, str(pending_id)) as conn:
             return approval.reject(conn, self.actor, pending_id, reason)
+
+    def set_policy(self, key: str, value: str, effective_from: date, reason: str) -> approval.Queued:
+        """Proposes a policy change (an admin); it applies once a checker or another admin approves it."""
+        with self.write("policy", key) as conn:
+            return approval.submit_policy(
+                conn, policy.load_policy(conn), self.actor, key, value, effective_from, reason
+            )
 
     def authorize(self, action: str, detail: str = "") -> None:
         """Checks `action` for the acting user now, auditing a refusal: for writers that run their own transaction
@@ -214,8 +358,9 @@ class Ledger:
             return users.list_users(conn)
 
     def add_user(self, name: str, role: str) -> users.User:
+        training = self.training_mode
         with self.write("users", name) as conn:
-            return users.add_user(conn, self.actor, name, role)
+            return users.add_user(conn, self.actor, name, role, training=training)
 
     def disable_user(self, name: str) -> None:
         with self.write("users", name) as conn:
@@ -242,9 +387,15 @@ class Ledger:
         return result
 
     # -- audit -------------------------------------------------------------------------------------------------
-    def verify_audit(self) -> audit.VerifyResult:
+    def verify_audit(
+        self, expect_heads: Sequence[tuple[int, str]] = (), since_anchor: bool = False
+    ) -> audit_verify.VerifyResult:
         with self.read() as conn:
-            return audit.verify(conn)
+            return audit_verify.verify(conn, expect_heads, since_anchor)
+
+    def audit_head(self) -> tuple[int, str]:
+        with self.read() as conn:
+            return audit.chain_head(conn)
 
     def sql(self, query: str, limit: int | None = 500) -> sqlconsole.QueryResult:
         return sqlconsole.run_query(self.read_only_engine, query, limit)
@@ -261,9 +412,10 @@ class Ledger:
         from ledger.services.demo import load_demo
 
         with self.write("reference", "demo") as conn:  # demo data creates banks and firms: an admin's write
+            _refuse_demo_unless_empty(conn)
             return load_demo(
                 conn,
-                self.config,
+                policy.load_policy(conn),
                 self.actor,
                 drawdowns=drawdowns,
                 year=year,
@@ -286,7 +438,13 @@ class Ledger:
         code = self.tool(tool).code if tool else None
         with self.read() as conn:
             return share_rules.compute_share(
-                conn, self.config, year, as_of, kind=kind, tool_code=code, institution_code=institution
+                conn,
+                self.config_on(as_of or date(year, 12, 31)),
+                year,
+                as_of,
+                kind=kind,
+                tool_code=code,
+                institution_code=institution,
             )
 
     def share_preview(
@@ -302,9 +460,15 @@ class Ledger:
         would. The TUI form shows this beside the preview."""
         code = self.tool(tool).code if tool else None
         with self.read() as conn:
-            prepared = booking.prepare(conn, self.config, request)
+            prepared = booking.prepare(conn, policy.load_policy(conn), request)
             return share_rules.preview_share(
-                conn, self.config, prepared, as_of, kind=kind, tool_code=code, institution_code=institution
+                conn,
+                self.config_on(prepared.drawn_on),
+                prepared,
+                as_of,
+                kind=kind,
+                tool_code=code,
+                institution_code=institution,
             )
 
     def share_drilldown(
@@ -341,4 +505,16 @@ class Ledger:
     def checks(self, year: int, as_of: date | None = None) -> list[rule_checks.Finding]:
         """Every programme check over the year (share, quotas, terms, rates, eligibility, 普惠 limit)."""
         with self.read() as conn:
-            return rule_checks.run_checks(conn, self.config, year, as_of)
+            return rule_checks.run_checks(conn, self.config_on(as_of or date(year, 12, 31)), year, as_of)
+
+
+def _refuse_demo_unless_empty(conn: Connection) -> None:
+    """Demo data is for an empty ledger: never mixed into real entries, never into a closed month."""
+    drawdowns = conn.execute(text("SELECT COUNT(*) FROM drawdown")).scalar_one()
+    closed = conn.execute(text("SELECT COUNT(*) FROM month_close")).scalar_one()
+    pending = conn.execute(text("SELECT COUNT(*) FROM pending_command")).scalar_one()
+    if drawdowns or closed or pending:
+        raise RuleViolation(
+            f"演示数据只能载入空台账:已有 {drawdowns} 笔发放、{closed} 个已月结月份、{pending} 个待复核事项 "
+            f"(demo data is for an empty ledger; use a new file or database)"
+        )

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from ledger.config import ConfigError, load_config
+from ledger.config import ConfigError, load_local
 from ledger.domain.errors import LedgerError, ValidationError
 from ledger.facade import Ledger
 
@@ -21,10 +21,33 @@ class CommandFailed(Exception):
         self.code = code
 
 
+def local_policy(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
+    """The policy sections of the local config file (validated), and its path: used only by `ledger init` on a
+    ledger without policy. Everywhere else they are ignored, and said so once."""
+    settings, policy = load_local(getattr(args, "config", None))
+    return policy, settings.source if policy else None
+
+
 def open_ledger(args: argparse.Namespace, *, require_schema: bool = True) -> Ledger:
-    ledger = Ledger(args.db, actor=args.user, config=load_config(args.config))
+    """The ledger named by --db, acting as the authenticated user (--user must name that same user, except on a
+    training-mode ledger). The config file may set local preferences only; policy sections are reported ignored."""
+    import sys
+
+    settings, policy = load_local(getattr(args, "config", None))
+    if settings.lang and not getattr(args, "lang", None):
+        import os
+
+        os.environ.setdefault("LEDGER_LANG", settings.lang)
+    if policy and getattr(args, "command", None) != "init":
+        print(
+            f"提示 (note): {settings.source} 中的政策设置不生效;政策由台账记录,见 `ledger policy show` "
+            f"(policy keys in a config file are ignored: the policy lives in the ledger)",
+            file=sys.stderr,
+        )
+    ledger = Ledger(args.db, actor=args.user)
     if require_schema:
         ledger.require_schema()
+        _ = ledger.actor  # authenticate now: a --user naming someone else fails every command, reads too
     return ledger
 
 

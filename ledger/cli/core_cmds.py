@@ -9,12 +9,21 @@ import sys
 from datetime import date
 from typing import Any
 
-from ledger.cli.common import CommandFailed, add_json_flag, jsonable, open_ledger
+from ledger.cli.common import CommandFailed, add_json_flag, jsonable, local_policy, open_ledger
 from ledger.domain.dates import parse_date
 from ledger.domain.errors import ValidationError
 from ledger.domain.money import fen_to_yuan, format_yuan
 from ledger.services.approval import Queued
 from ledger.services.drawdown_rules import BookingRequest
+
+
+def _head_arg(text: str) -> tuple[int, str]:
+    from ledger.services.audit_verify import parse_head
+
+    try:
+        return parse_head(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _date_arg(text: str) -> date:
@@ -27,6 +36,16 @@ def _date_arg(text: str) -> date:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "init", help="创建或升级数据库并载入工具目录 (create/upgrade the database, load the catalogue)"
+    )
+    p.add_argument(
+        "--training",
+        action="store_true",
+        help="新建培训台账:可用 --user 指定学员,所有页面标注“培训模式/未认证” (SQLite, new ledgers only)",
+    )
+    p.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="新台账的初始政策文件 (TOML, read once when the ledger has no policy yet)",
     )
     p.set_defaults(func=cmd_init)
 
@@ -88,7 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("reverse", help="冲正 (reverse a drawdown)")
     p.add_argument("id", type=int)
     p.add_argument("--reason", required=True)
-    p.add_argument("--on", type=_date_arg)
+    p.add_argument(
+        "--on", type=_date_arg, help="冲正生效日,不早于发放日,且在未月结月份 (effective date, default today)"
+    )
     p.set_defaults(func=cmd_reverse)
 
     p = sub.add_parser("repay", help="提前收回 (early repayment)")
@@ -118,7 +139,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         dest="sub", metavar="ACTION", required=True
     )
     p = audit.add_parser("verify", help="校验审计链与台账 (verify the chain and the ledger rows)")
+    p.add_argument(
+        "--expect-head",
+        action="append",
+        default=[],
+        metavar="COUNT:HASH",
+        type=_head_arg,
+        help="已知的链头(如报告所印);链短于此或第COUNT条哈希不同即失败 (repeatable)",
+    )
+    p.add_argument(
+        "--since-anchor",
+        action="store_true",
+        help="从最近的锚点(月结、报告登记或 --expect-head)开始校验 (daily quick check)",
+    )
     p.set_defaults(func=cmd_audit_verify)
+    p = audit.add_parser("head", help="审计链头:记录数与末条哈希 (COUNT HASH)")
+    p.set_defaults(func=cmd_audit_head)
 
     p = sub.add_parser("sql", help="只读SQL查询 (read-only SQL)")
     p.add_argument("query")
@@ -128,22 +164,43 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from ledger.config import load_local, policy_part, read_small_toml
+
     ledger = open_ledger(args, require_schema=False)
-    result = ledger.init()
+    if args.policy:
+        data = read_small_toml(args.policy)
+        unknown = [k for k in data if k not in ("share", "inclusive", "tools", "maker_checker")]
+        if unknown:
+            raise CommandFailed(
+                f"错误 (error): {args.policy}: {unknown[0]}: 不是政策项 (not a policy section)"
+            )
+        overlay, source = policy_part(data), str(args.policy)
+        load_local(None)  # the local file, if any, must still be valid
+    else:
+        overlay, found = local_policy(args)
+        source = f"{found} (升级时一次性导入 imported once at upgrade)" if found else "packaged defaults"
+    result = ledger.init(training=args.training, policy_overlay=overlay, policy_source=source)
     changed = (
         f"{len(result.tools_changed)} 个工具已更新"
         if result.tools_changed
         else "工具目录无变化 (catalogue unchanged)"
     )
-    print(f"数据库已就绪 (database ready): {result.url} — {changed}")
+    mode = " — 培训模式/未认证 (training mode)" if result.training else ""
+    loaded = f" — 政策已载入: {source} (policy loaded)" if result.policy_loaded else ""
+    print(f"数据库已就绪 (database ready): {result.url} — {changed}{loaded}{mode}")
+    for note in result.notes:
+        print(f"提示 (note): {note}", file=sys.stderr)
     return 0
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
-    from ledger.config import load_config
+    from ledger.config import check_policy, default_policy
+    from ledger.db.engine import schema_ready
     from ledger.services.catalogue_sync import tool_row
 
-    catalogue = load_config(args.config).catalogue
+    ledger = open_ledger(args, require_schema=False)
+    # The ledger's policy today (quotas, rate tables); before `ledger init`, the packaged defaults.
+    catalogue = ledger.catalogue if schema_ready(ledger.engine) else check_policy(default_policy()).catalogue
     if args.json:
         out = []
         for t in catalogue:
@@ -314,11 +371,21 @@ def cmd_outstanding(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    result = open_ledger(args).verify_audit()
+    result = open_ledger(args).verify_audit(args.expect_head, args.since_anchor)
     if result.ok:
-        print(f"审计链完整 (audit trail intact): {result.records} 条记录, {result.rows} 行台账数据")
+        since = f",自第{result.since}条起 (from record {result.since})" if result.since else ""
+        print(
+            f"审计链完整 (audit trail intact): {result.records} 条记录, {result.rows} 行台账数据, "
+            f"{result.anchors} 个锚点{since}; 链头 (head) {result.head[0]} {result.head[1]}"
+        )
         return 0
     raise CommandFailed(f"审计校验失败 (audit verify FAILED): {result.problem}", 1)
+
+
+def cmd_audit_head(args: argparse.Namespace) -> int:
+    count, digest = open_ledger(args).audit_head()
+    print(f"{count} {digest}")
+    return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:

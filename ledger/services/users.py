@@ -2,27 +2,29 @@
 
 Four roles, separated on purpose so one person cannot book money alone and an auditor cannot change anything:
 operator (book, import, events), checker (approve, reject), auditor (read, SQL, backup), admin (reference data,
-month close, users, backup). Reading needs no role.
+month close, users, policy changes, backup). Reading needs no role. A user is an authenticated identity
+(ledger.services.identity): a PostgreSQL login, for which `add_user` also provisions the database grants of the
+role (ledger.services.staff_roles), or an OS account on SQLite.
 
 Bootstrap: while app_user is empty every acting user may do everything, so the embedded single-user default needs
 no set-up. The first user added must be an admin (otherwise nobody could add the next one), and the last active
-admin cannot be demoted or disabled. Every refusal is itself audited (`log_refusal`, in its own transaction,
-because the refused write rolls back).
+admin cannot be demoted or disabled. Every change records the user's whole state in the chain, so a row edited
+behind the ledger's back is named by `audit verify`. Every refusal is itself audited (`log_refusal`, in its own
+transaction, because the refused write rolls back).
 """
 
 from __future__ import annotations
 
-import logging
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Table, func, insert, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Table, func, insert, select, update
 
 from ledger.db.models import AppUser
 from ledger.domain.errors import PermissionDenied, ValidationError
-from ledger.services.audit import append_audit
-
-log = logging.getLogger(__name__)
+from ledger.services import staff_roles
+from ledger.services.audit import append_audit, append_state
+from ledger.services.identity import os_account_exists
 
 ROLES: dict[str, str] = {"operator": "操作员", "checker": "复核员", "auditor": "审计员", "admin": "管理员"}
 
@@ -32,14 +34,17 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "import": (frozenset({"operator"}), "导入"),
     "event": (frozenset({"operator"}), "冲正/收回/展期"),
     "approve": (frozenset({"checker"}), "复核(批准/拒绝)"),
+    "approve_policy": (frozenset({"checker", "admin"}), "复核政策变更"),
     "reference": (frozenset({"admin"}), "维护参考数据"),
+    "policy": (frozenset({"admin"}), "提出政策变更"),
     "close": (frozenset({"admin"}), "月结"),
     "users": (frozenset({"admin"}), "管理用户"),
     "backup": (frozenset({"admin", "auditor"}), "备份"),
-    "report": (frozenset({"operator", "checker", "auditor", "admin"}), "生成报表"),
+    "report": (frozenset({"operator", "checker", "admin"}), "生成报表"),
 }
 
 AUDITOR_DB_ROLE = "ledger_auditor"
+_PG_LOGIN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _USERS: Table = AppUser.__table__  # type: ignore[attr-defined]
 _C = _USERS.c
 
@@ -124,12 +129,23 @@ def _check_role(role: str) -> str:
     return clean
 
 
-def add_user(conn: Connection, actor: str, name: str, role: str) -> User:
-    """Adds a user, or changes an existing user's role (and re-activates them). Both are audited."""
+def add_user(conn: Connection, actor: str, name: str, role: str, *, training: bool = False) -> User:
+    """Adds a user, or changes an existing user's role (and re-activates them). Both are audited; on PostgreSQL
+    the login gets the role's database grants in the same transaction."""
     clean_name = (name or "").strip()
     if not clean_name or len(clean_name) > 100:
         raise ValidationError.single("name", name, "用户名必填,至多100字符 (required, ≤ 100 characters)")
     clean_role = _check_role(role)
+    if conn.dialect.name == "postgresql" and not _PG_LOGIN.match(clean_name):
+        raise ValidationError.single(
+            "name", name, "数据库登录名只能含小写字母、数字和下划线 (a PostgreSQL login: a-z, 0-9, _)"
+        )
+    if conn.dialect.name == "sqlite" and not training and not os_account_exists(clean_name):
+        raise ValidationError.single(
+            "name",
+            name,
+            "不是本机操作系统账户 (not an OS account on this machine: SQLite users are OS accounts)",
+        )
     if bootstrap_mode(conn) and clean_role != "admin":
         raise ValidationError.single(
             "role",
@@ -139,25 +155,16 @@ def add_user(conn: Connection, actor: str, name: str, role: str) -> User:
     current = find_user(conn, clean_name)
     if current is None:
         conn.execute(insert(_USERS).values(name=clean_name, role=clean_role, active=True))
-        append_audit(conn, actor, "create", "user", clean_name, {"name": clean_name, "role": clean_role})
+        action, extra = "create", {}
     else:
         if current.role == "admin" and clean_role != "admin" and current.active and _active_admins(conn) <= 1:
             raise ValidationError.single(
                 "role", role, "不能降级最后一个管理员 (the last active admin must stay)"
             )
         conn.execute(update(_USERS).where(_C.name == clean_name).values(role=clean_role, active=True))
-        append_audit(
-            conn,
-            actor,
-            "update",
-            "user",
-            clean_name,
-            {
-                "name": clean_name,
-                "role": clean_role,
-                "previous": {"role": current.role, "active": current.active},
-            },
-        )
+        action, extra = "update", {"previous": {"role": current.role, "active": current.active}}
+    staff_roles.provision_login(conn, clean_name, clean_role)
+    append_state(conn, actor, action, "app_user", clean_name, extra)
     return User(clean_name, clean_role, True)
 
 
@@ -168,37 +175,5 @@ def disable_user(conn: Connection, actor: str, name: str) -> None:
     if current.role == "admin" and current.active and _active_admins(conn) <= 1:
         raise ValidationError.single("name", name, "不能停用最后一个管理员 (the last active admin must stay)")
     conn.execute(update(_USERS).where(_C.name == name).values(active=False))
-    append_audit(conn, actor, "disable", "user", name, {"name": name, "previous": {"active": current.active}})
-
-
-def ensure_auditor_db_role(conn: Connection) -> str:
-    """PostgreSQL only: a NOLOGIN role with SELECT on every table and view, now and later (default privileges).
-
-    Auditors log in as their own role made a member of it (docs/reliability.md). Returns "" on success or a note
-    when the connecting user may not create roles; `ledger init` must still succeed for such deployments.
-    """
-    if conn.dialect.name != "postgresql":
-        return ""
-    statements = [
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{AUDITOR_DB_ROLE}') THEN "
-        f"CREATE ROLE {AUDITOR_DB_ROLE} NOLOGIN; END IF; END $$",
-        f"GRANT USAGE ON SCHEMA public TO {AUDITOR_DB_ROLE}",
-        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {AUDITOR_DB_ROLE}",
-        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {AUDITOR_DB_ROLE}",
-    ]
-    for _attempt in range(3):
-        savepoint = conn.begin_nested()
-        try:
-            for statement in statements:
-                conn.execute(text(statement))
-            savepoint.commit()
-            return ""
-        except DBAPIError as exc:
-            savepoint.rollback()
-            message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            if "already exists" in message or "duplicate key" in message or "concurrently" in message:
-                continue  # another database on the same server created the role at the same moment: retry
-            note = f"只读审计角色 {AUDITOR_DB_ROLE} 未创建 (read-only auditor role not created: {message})"
-            log.warning(note)
-            return note
-    return f"只读审计角色 {AUDITOR_DB_ROLE} 未创建 (gave up after 3 attempts)"
+    staff_roles.provision_login(conn, name, None)
+    append_state(conn, actor, "disable", "app_user", name, {"previous": {"active": current.active}})
