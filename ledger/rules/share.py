@@ -307,12 +307,18 @@ def _institution_query(start: date, end: date, conditions: Iterable[Any]) -> Sel
     )
 
 
-def _reversed_query(start: date, end: date, conditions: Iterable[Any]) -> Select[Any]:
-    """Reversed drawdowns of the period: from the event table (small) to drawdown by primary key."""
+def _reversed_query(
+    start: date, end: date, conditions: Iterable[Any], *, effective_after: date | None = None
+) -> Select[Any]:
+    """Reversed drawdowns drawn in [start, end]: from the event table (small) to drawdown by primary key. By
+    default those reversed by `end` (effective dating: a reversal counts from its event_on); `effective_after`
+    selects instead those reversed after that date, which share_month (net of every reversal) has taken out too
+    early for a figure as of it."""
+    effective = _E.c.event_on > effective_after if effective_after is not None else _E.c.event_on <= end
     return (
         select(_D.c.drawn_on, _D.c.tool_code, _D.c.key_area, _D.c.institution_id, _D.c.amount_fen)
         .select_from(_E.join(_D, _D.c.id == _E.c.drawdown_id))
-        .where(_E.c.kind == "reversal", _D.c.drawn_on >= start, _D.c.drawn_on <= end, *conditions)
+        .where(_E.c.kind == "reversal", effective, _D.c.drawn_on >= start, _D.c.drawn_on <= end, *conditions)
     )
 
 
@@ -429,6 +435,14 @@ def _gather_rows(conn: Connection, start: date, end: date, scope: _Scope, by_ins
     full = whole_months(end)
     if full:
         _fold_tally(conn, figures, start.year, full, scope, by_institution)
+        # share_month is net of every reversal; one effective after `end` still counts as of `end`: add it back.
+        last_full = month_bounds(start.year, full)[1]
+        for day, tool_code, key_area, institution_id, fen in conn.execute(
+            _reversed_query(start, last_full, scope.on(_D), effective_after=end)
+        ):
+            figures.add_single(day, tool_code, bool(key_area), institution_id, int(fen), +1)
+            figures.reversed_n -= 1
+            figures.reversed_fen -= int(fen)
     if full < end.month:
         _fold_drawdowns(conn, figures, max(start, date(end.year, full + 1, 1)), end, scope, by_institution)
     return figures

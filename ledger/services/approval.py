@@ -1,45 +1,59 @@
-"""Maker-checker (四眼原则): a drawdown or reversal above the authority limit waits for a second person.
+"""Maker-checker (四眼原则): what one person may not do alone waits for a second person.
 
-Above `Config.approval_limit(tool)` the maker's request is validated (so typos surface at once) and stored as a
-pending_command row with its canonical JSON payload; it is not in the drawdown table, so it counts nowhere
-(balances, rules, reports) until approved. A different user approves: the maker's request then runs through the
-normal booking path (every rule and the quota are checked again, at approval time). If that fails the approval is
-refused with the rule's message, the item stays pending (the checker may reject it, or approve later once e.g. the
-quota allows) and the failed attempt is audited. Rejection needs a reason. Every step is an audit record.
+Queued for approval: a drawdown, a reversal or an import whose central-bank amount is above the authority limit in
+force on its date (`maker_checker.*` policy), and every policy change. The maker's request is validated at once (so
+typos surface), stored as a pending_command row with its canonical JSON payload, and its content's sha256 recorded
+in the chain with the row's whole state. Nothing pending counts anywhere (balances, rules, reports).
 
-pending_command is the one mutable ledger-side table (its status moves pending → approved / rejected); each change
-is audited, and the row is locked (`FOR UPDATE`) while it is decided so two checkers cannot both approve it.
+A different user approves — a checker; for a policy change a checker or a second admin. Approval first checks that
+the stored item is still exactly what was submitted (its payload's sha256 and its columns against the chain's
+record): an item edited in the database is refused, never booked. The request then runs through the normal path
+again (every rule and control, at approval time), written in the checker's name with the maker named in the
+record. If a rule fails now, the approval is refused with the rule's message, the item stays pending, and the
+failed attempt is audited. Rejection needs a reason. Every step is an audit record.
+
+pending_command is a mutable table (its status moves pending → approved / rejected); each change records its state,
+and the row is locked (`FOR UPDATE`) while it is decided so two checkers cannot both approve it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, text, update
 
-from ledger.config import Config
+from ledger.config import Config, ConfigError, is_policy_key, parse_policy_value
 from ledger.db.models import PendingCommand
 from ledger.domain.dates import parse_date
 from ledger.domain.errors import NotFound, RuleViolation, ValidationError
 from ledger.domain.money import fen_to_yuan, yuan_to_fen
-from ledger.services import booking, events
-from ledger.services.audit import append_audit, serialise_writes, utc_now
+from ledger.services import booking, events, policy
+from ledger.services.audit import append_audit, append_state, serialise_writes, utc_now
+from ledger.services.audit_state import payload_sha256, state_from_record
 from ledger.services.canonical import canonical_json
+from ledger.services.closing import ensure_open
+from ledger.services.controls import Controls
 from ledger.services.drawdown_rules import BookingRequest
-from ledger.services.users import Refused
+from ledger.services.users import Refused, require
 
 _PENDING: Table = PendingCommand.__table__  # type: ignore[attr-defined]
 
 STATUS_LABELS = {"pending": "待复核", "approved": "已批准", "rejected": "已拒绝"}
+ACTION_LABELS = {"book": "放款", "reverse": "冲正", "import": "导入", "policy": "政策变更"}
+
+# Executors of queued actions that live above this layer (the importer registers "import"): (conn, policy, checker,
+# item) → the id of what was written. Looked up at approval time.
+Executor = Callable[[Connection, "policy.PolicyBook", str, "PendingItem"], int]
+EXECUTORS: dict[str, Executor] = {}
 
 
 @dataclass(frozen=True)
 class Queued:
-    """What `Ledger.book` / `Ledger.reverse` return when the amount needs a checker: nothing was booked yet."""
+    """What a write returns when it needs a checker: nothing was booked yet."""
 
     pending_id: int
     action: str
@@ -60,7 +74,9 @@ class Queued:
 
     @property
     def message(self) -> str:
-        what = "放款" if self.action == "book" else "冲正"
+        what = ACTION_LABELS.get(self.action, self.action)
+        if self.action == "policy":
+            return f"{what}已提交复核,待复核编号 {self.pending_id} (policy change pending approval)"
         return (
             f"金额 {fen_to_yuan(self.amount_fen)} 元超过授权限额 {fen_to_yuan(self.limit_fen)} 元:"
             f"{what}已提交复核,待复核编号 {self.pending_id} (above the authority limit: pending approval)"
@@ -81,15 +97,21 @@ class PendingItem:
     decision_reason: str
     result_id: int | None
     payload: dict[str, Any]
+    intact: bool = True  # the stored item is what the chain says was submitted / decided
+    problem: str = ""
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
 
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
+
 
 def limit_fen(config: Config, tool_code: str) -> int | None:
     limit = config.approval_limit(tool_code)
-    return None if limit is None else yuan_to_fen(Decimal(limit))
+    return None if limit is None else yuan_to_fen(limit)
 
 
 def request_payload(request: BookingRequest) -> dict[str, Any]:
@@ -101,9 +123,17 @@ def request_payload(request: BookingRequest) -> dict[str, Any]:
         raise ValidationError.single("extra", str(request.extra)[:60], f"无法保存的字段值 ({exc})") from None
 
 
-def _queue(
-    conn: Connection, actor: str, action: str, payload: dict[str, Any], tool_code: str, amount_fen: int
+def queue(
+    conn: Connection,
+    actor: str,
+    action: str,
+    payload: dict[str, Any],
+    tool_code: str,
+    amount_fen: int,
+    summary: dict[str, Any] | None = None,
 ) -> int:
+    """Stores a request for a checker; the chain records its state with the payload's sha256 (and, for small
+    items, the payload itself, for auditors reading the trail)."""
     text_payload = canonical_json(payload)
     statement = insert(_PENDING).values(
         action=action,
@@ -117,68 +147,141 @@ def _queue(
     key = conn.execute(statement).inserted_primary_key
     assert key is not None
     new_id = int(key[0])
-    append_audit(
-        conn,
-        actor,
-        "submit",
-        "pending_command",
-        new_id,
-        {
-            "action": action,
-            "tool_code": tool_code,
-            "amount_fen": amount_fen,
-            "payload": payload,
-        },
-    )
+    extra: dict[str, Any] = {"summary": summary or {}}
+    if len(text_payload) <= 20_000:
+        extra["payload"] = payload
+    append_state(conn, actor, "submit", "pending_command", new_id, extra)
     return new_id
 
 
 def book_or_queue(
-    conn: Connection, config: Config, actor: str, request: BookingRequest
+    conn: Connection, book: policy.PolicyBook, actor: str, request: BookingRequest
 ) -> booking.Booked | Queued:
-    """Validates the request; books it at once, or queues it when its amount is above the tool's limit."""
+    """Validates the request and applies the controls; books it at once, or queues it above the authority limit."""
     serialise_writes(conn)  # before the duplicate-bill and quota checks, so concurrent bookers queue
-    prepared = booking.prepare(conn, config, request)
-    amount = int(prepared.values["amount_fen"])
-    limit = limit_fen(config, prepared.tool.code)
-    if limit is None or amount <= limit:
-        booking.check_quota(conn, prepared)
+    prepared = booking.prepare(conn, book, request)
+    controls = Controls(conn, book)
+    booking.admit(controls, prepared)
+    if not controls.above_limit:
         return booking.insert_prepared(conn, actor, prepared)
-    pending_id = _queue(
-        conn, actor, "book", {"request": request_payload(request)}, prepared.tool.code, amount
+    above = controls.above_limit[0]
+    pending_id = queue(
+        conn,
+        actor,
+        "book",
+        {"request": request_payload(request)},
+        prepared.tool.code,
+        above.amount_fen,
+        {"drawn_on": prepared.drawn_on.isoformat()},
     )
-    return Queued(pending_id, "book", prepared.tool.code, amount, limit, prepared.warnings)
+    return Queued(
+        pending_id, "book", prepared.tool.code, above.amount_fen, above.limit_fen, prepared.warnings
+    )
 
 
 def reverse_or_queue(
-    conn: Connection, config: Config, actor: str, drawdown_id: int, reason: str, on: date | None = None
+    conn: Connection,
+    book: policy.PolicyBook,
+    actor: str,
+    drawdown_id: int,
+    reason: str,
+    on: date | None = None,
 ) -> int | Queued:
     """Reverses at once, or queues the reversal of a drawdown above its tool's limit (a checker approves)."""
+    serialise_writes(conn)
     state = events.drawdown_state(conn, drawdown_id)
-    limit = limit_fen(config, state.tool_code)
+    day = on or date.today()
+    limit = limit_fen(book.config_on(state.drawn_on), state.tool_code)
     if limit is None or state.amount_fen <= limit:
-        return events.reverse(conn, actor, drawdown_id, reason, on)
-    if not (reason or "").strip():
-        raise ValidationError.single("reason", reason, "冲正须说明原因 (a reversal needs a reason)")
-    if state.reversed:
-        raise RuleViolation(f"drawdown {drawdown_id}: 已冲正 (already reversed)")
+        return events.reverse(conn, actor, drawdown_id, reason, day)
+    events.check_reversal(state, reason, day)
+    ensure_open(conn, day, "reversal date (on)")
     c = _PENDING.c
-    waiting = conn.execute(
-        select(c.id).where(
-            c.status == "pending", c.action == "reverse", c.payload.contains(f'"drawdown_id":{drawdown_id},')
-        )
-    ).first()
-    if waiting is not None:
-        raise RuleViolation(
-            f"drawdown {drawdown_id}: 冲正已提交复核,待复核编号 {waiting[0]} (already pending)"
-        )
-    payload = {"drawdown_id": drawdown_id, "on": (on or date.today()).isoformat(), "reason": reason.strip()}
-    pending_id = _queue(conn, actor, "reverse", payload, state.tool_code, state.amount_fen)
+    for other_id, other_payload in conn.execute(
+        select(c.id, c.payload).where(c.status == "pending", c.action == "reverse")
+    ):
+        if json.loads(other_payload).get("drawdown_id") == drawdown_id:
+            raise RuleViolation(
+                f"drawdown {drawdown_id}: 冲正已提交复核,待复核编号 {other_id} (already pending)"
+            )
+    payload = {"drawdown_id": drawdown_id, "on": day.isoformat(), "reason": reason.strip()}
+    pending_id = queue(conn, actor, "reverse", payload, state.tool_code, state.amount_fen)
     return Queued(pending_id, "reverse", state.tool_code, state.amount_fen, limit)
 
 
-def _item(row: Any) -> PendingItem:
-    m = row._mapping
+def submit_policy(
+    conn: Connection,
+    book: policy.PolicyBook,
+    actor: str,
+    key: str,
+    value_text: str,
+    effective_from: date,
+    reason: str,
+) -> Queued:
+    """`ledger policy set`: validated now (the key, the value, the whole policy on every date it would apply),
+    applied only when a second person approves."""
+    if not is_policy_key(key):
+        raise ValidationError.single(
+            "key", key, "未知政策项 (unknown policy key; `ledger policy show` lists them)"
+        )
+    if not (reason or "").strip():
+        raise ValidationError.single("reason", reason, "政策变更须说明原因 (a policy change needs a reason)")
+    if effective_from < policy.POLICY_EPOCH:
+        raise ValidationError.single("from", effective_from, f"生效日不得早于 {policy.POLICY_EPOCH}")
+    ensure_open(conn, effective_from, "from (the change's effective date)")
+    value = parse_policy_value(key, value_text)
+    try:
+        policy.validate_change(book, key, value, effective_from)
+    except ConfigError as exc:
+        raise ValidationError.single("value", value_text, str(exc)) from None
+    payload = {
+        "key": key,
+        "value": value,
+        "effective_from": effective_from.isoformat(),
+        "reason": reason.strip(),
+    }
+    pending_id = queue(conn, actor, "policy", payload, "", 0, {"key": key})
+    return Queued(pending_id, "policy", "", 0, 0)
+
+
+_LIST_COLUMNS = [c for c in _PENDING.c if c.name != "payload"]
+
+
+def _chain_states(conn: Connection, ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    """The latest state the chain records for each pending item (or the given ones)."""
+    query = "SELECT entity_id, action, payload FROM audit_log WHERE entity = 'pending_command'"
+    params: dict[str, Any] = {}
+    if ids is not None and len(ids) == 1:
+        query += " AND entity_id = :eid"
+        params["eid"] = str(ids[0])
+    out: dict[int, dict[str, Any]] = {}
+    for entity_id, action, payload in conn.execute(text(query + " ORDER BY id"), params):
+        try:
+            key = int(entity_id)
+        except ValueError:
+            continue
+        state = state_from_record("pending_command", str(action), str(payload), out.get(key))
+        if state is not None:
+            out[key] = state
+    return out
+
+
+def _check_against_chain(row: dict[str, Any], recorded: dict[str, Any] | None) -> str:
+    """Why the stored item is not what the chain holds ('' when it is)."""
+    if recorded is None:
+        return "审计链中无此事项的记录 (no record of it in the audit chain)"
+    if "payload" in row and recorded.get("payload_sha256") != payload_sha256(str(row["payload"])):
+        return "内容与提交时记入审计链的不一致 (its content changed since it was submitted)"
+    for name in ("action", "tool_code", "amount_fen", "maker", "status", "checker", "result_id"):
+        if name in recorded and recorded[name] != row.get(name):
+            return f"{name} 与审计链记录不一致 (changed behind the ledger's back)"
+    return ""
+
+
+def _item(row: Any, recorded: dict[str, Any] | None, with_payload: bool) -> PendingItem:
+    m = dict(row._mapping)
+    problem = _check_against_chain(m, recorded)
+    payload = json.loads(m["payload"]) if with_payload and not problem else {}
     return PendingItem(
         int(m["id"]),
         m["action"],
@@ -191,25 +294,44 @@ def _item(row: Any) -> PendingItem:
         m["decided_at"],
         m["decision_reason"] or "",
         m["result_id"],
-        json.loads(m["payload"]),
+        payload,
+        intact=not problem,
+        problem=problem,
     )
 
 
 def list_pending(conn: Connection, status: str | None = "pending", limit: int = 500) -> list[PendingItem]:
-    """Oldest first; `status=None` lists every decision too (capped: the list is for people, not export)."""
-    query = select(_PENDING).order_by(_PENDING.c.id).limit(limit)
+    """Oldest first, each checked against the chain (an edited item is shown as such, never as its columns say).
+    `status=None` lists every decision too (capped: the list is for people, not export)."""
+    query = select(*_LIST_COLUMNS).order_by(_PENDING.c.id).limit(limit)
     if status is not None:
         query = query.where(_PENDING.c.status == status)
-    return [_item(r) for r in conn.execute(query)]
+    rows = conn.execute(query).all()
+    states = _chain_states(conn) if rows else {}
+    out = []
+    for r in rows:
+        recorded = states.get(int(r._mapping["id"]))
+        # the payload's hash is checked when the item is shown or decided (import batches are large)
+        out.append(_item(r, recorded, False))
+    return out
 
 
-def _lock_pending(conn: Connection, pending_id: int, checker: str, verb: str) -> PendingItem:
-    row = conn.execute(select(_PENDING).where(_PENDING.c.id == pending_id).with_for_update()).first()
+def get_pending(conn: Connection, pending_id: int, *, lock: bool = False) -> PendingItem:
+    query = select(_PENDING).where(_PENDING.c.id == pending_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound(
             f"pending={pending_id}: 无此待复核事项 (no such pending item; `ledger pending` lists them)"
         )
-    item = _item(row)
+    return _item(row, _chain_states(conn, [pending_id]).get(pending_id), True)
+
+
+def _lock_pending(conn: Connection, pending_id: int, checker: str, verb: str) -> PendingItem:
+    item = get_pending(conn, pending_id, lock=True)
+    if not item.intact:
+        raise RuleViolation(
+            f"pending={pending_id}: {item.problem};不能{verb} (refused: the item was tampered with)"
+        )
     if item.status != "pending":
         raise RuleViolation(
             f"pending={pending_id}: 已{item.status_label}({item.checker},{item.decided_at}),不能再{verb} (already decided)"
@@ -220,6 +342,7 @@ def _lock_pending(conn: Connection, pending_id: int, checker: str, verb: str) ->
             checker,
             "approve",
         )
+    require(conn, checker, "approve_policy" if item.action == "policy" else "approve")
     return item
 
 
@@ -237,46 +360,50 @@ def _decide(
             result_id=result_id,
         )
     )
-    append_audit(
+    append_state(
         conn,
         checker,
         "approve" if status == "approved" else "reject",
         "pending_command",
         item.id,
-        {
-            "action": item.action,
-            "maker": item.maker,
-            "reason": reason,
-            "result_id": result_id,
-            "amount_fen": item.amount_fen,
-            "tool_code": item.tool_code,
-        },
+        {"maker": item.maker, "reason": reason, "result_id": result_id},
     )
 
 
-def approve(conn: Connection, config: Config, checker: str, pending_id: int) -> tuple[PendingItem, int]:
-    """Runs the maker's request through the normal path (actor: the maker) and marks the item approved.
+def booking_request(item: PendingItem) -> BookingRequest:
+    stored = item.payload["request"]
+    return BookingRequest(**{f.name: stored.get(f.name) for f in fields(BookingRequest) if f.name in stored})
 
-    Returns the item and the new drawdown id (book) or reversal event id (reverse). Raises the booking's own
-    error when a rule fails now; the caller rolls back, so the item stays pending.
-    """
+
+def approve(
+    conn: Connection, book: policy.PolicyBook, checker: str, pending_id: int
+) -> tuple[PendingItem, int]:
+    """Runs the maker's request through the normal path in the checker's name (the record names the maker) and
+    marks the item approved. Returns the item and what was written: the drawdown id (book), the reversal event id
+    (reverse), the import's audit record (import) or the policy record's audit id (policy). Raises the rule's own
+    error when it fails now; the caller rolls back, so the item stays pending."""
+    serialise_writes(conn)
     item = _lock_pending(conn, pending_id, checker, "批准")
+    extra = {"maker": item.maker, "pending_id": item.id}
     if item.action == "book":
-        request = BookingRequest(
-            **{
-                f.name: item.payload["request"].get(f.name)
-                for f in fields(BookingRequest)
-                if f.name in item.payload["request"]
-            }
-        )
-        result_id = booking.book(conn, config, item.maker, request).id
+        result_id = booking.book(conn, book, checker, booking_request(item), extra).id
     elif item.action == "reverse":
         p = item.payload
         result_id = events.reverse(
-            conn, item.maker, int(p["drawdown_id"]), str(p["reason"]), parse_date(p["on"])
+            conn, checker, int(p["drawdown_id"]), str(p["reason"]), parse_date(p["on"]), extra
         )
-    else:  # pragma: no cover - only book and reverse are ever queued
-        raise RuleViolation(f"pending={pending_id}: unknown action {item.action!r}")
+    elif item.action == "policy":
+        p = item.payload
+        day = parse_date(p["effective_from"])
+        ensure_open(conn, day, "from (the change's effective date)")
+        policy.validate_change(book, p["key"], p["value"], day)
+        result_id = policy.record_values(
+            conn, checker, {p["key"]: p["value"]}, day, p["reason"], "policy_set", extra
+        )
+    elif item.action in EXECUTORS:
+        result_id = EXECUTORS[item.action](conn, book, checker, item)
+    else:
+        raise RuleViolation(f"pending={pending_id}: 无法执行的事项 {item.action!r} (unknown action)")
     _decide(conn, item, checker, "approved", "", result_id)
     return item, result_id
 
@@ -284,6 +411,7 @@ def approve(conn: Connection, config: Config, checker: str, pending_id: int) -> 
 def reject(conn: Connection, checker: str, pending_id: int, reason: str) -> PendingItem:
     if not (reason or "").strip():
         raise ValidationError.single("reason", reason, "拒绝须说明原因 (a rejection needs a reason)")
+    serialise_writes(conn)
     item = _lock_pending(conn, pending_id, checker, "拒绝")
     _decide(conn, item, checker, "rejected", reason.strip()[:500], None)
     return item

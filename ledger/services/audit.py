@@ -1,44 +1,30 @@
-"""The audit trail: one record per write, chained by sha256, and the check that nothing was changed behind it.
+"""The audit trail: one record per write, chained by sha256; the chain's head; appending state records.
 
 Each record hashes every one of its fields plus the previous record's hash; each ledger row points at the record
-that wrote it, whose `rows_digest` fixes the row's content. So a direct UPDATE of a drawdown (with the triggers
-dropped), an edited payload, or a deleted record each break something `verify` recomputes.
+that wrote it, whose `rows_digest` fixes the row's content; each change of a mutable table (users, tools, pending
+items, banks, firms) records the row's whole state (ledger.services.audit_state). `ledger audit verify`
+(ledger.services.audit_verify) recomputes all of it. The head — how many records and the last one's hash — is what
+month closes and report registrations record and the PDFs print, so a chain cut short or rewritten behind an
+anchor someone holds is found (`ledger audit verify --expect-head COUNT:HASH`).
 """
 
 from __future__ import annotations
 
-import getpass
 import hashlib
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, insert, select, text
 from sqlmodel import col
 
-from ledger.db.engine import streamed
-from ledger.db.models import AuditLog, Enterprise, Institution
-from ledger.services import share_tally
+from ledger.db.models import AuditLog
+from ledger.services.audit_state import BY_TABLE, current_state
 from ledger.services.bulk import fast_insert
-from ledger.services.canonical import LEDGER_COLUMNS, RowsDigest, canonical_json, normalise
+from ledger.services.canonical import RowsDigest, canonical_json
 from ledger.services.share_tally import ShareTally
 
 GENESIS = "0" * 64
-_PG_AUDIT_LOCK = 7_021_202_2  # one advisory lock key: appends to the chain are serialised
-
-
-def current_actor(explicit: str | None = None) -> str:
-    if explicit:
-        return explicit
-    env = os.environ.get("LEDGER_USER")
-    if env:
-        return env
-    try:
-        return getpass.getuser()
-    except Exception:  # pragma: no cover - no passwd entry in some containers
-        return "unknown"
 
 
 def utc_now() -> str:
@@ -104,10 +90,25 @@ def serialise_writes(conn: Connection) -> None:
     """Holds the ledger's write lock until the transaction ends.
 
     Taken before a booking's duplicate checks (bill, reference, quota), so two sessions cannot both see a bill as
-    free: on PostgreSQL the same advisory lock the audit chain uses; on SQLite BEGIN IMMEDIATE already holds it.
+    free. PostgreSQL: the one row of ledger_lock, `FOR UPDATE` — a row lock needs UPDATE on the table, which only
+    logins with write grants have, so a read-only login cannot stall bookings (an advisory lock, which anyone may
+    take, could). SQLite: BEGIN IMMEDIATE already holds the database's write lock.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+        if conn.execute(text("SELECT id FROM ledger_lock WHERE id = 1 FOR UPDATE")).first() is None:
+            raise RuntimeError("ledger_lock has no row: writes cannot be serialised; run `ledger init`")
+
+
+def chain_head(conn: Connection) -> tuple[int, str]:
+    """(number of records, last record's hash); (0, GENESIS) for an empty chain. Ids run 1..N without gaps."""
+    last = conn.execute(
+        select(col(AuditLog.id), col(AuditLog.hash)).order_by(col(AuditLog.id).desc()).limit(1)
+    ).first()
+    return (int(last[0] or 0), str(last[1])) if last else (0, GENESIS)
+
+
+def format_head(head: tuple[int, str]) -> str:
+    return f"{head[0]} {head[1]}"
 
 
 def begin_audit(
@@ -120,10 +121,7 @@ def begin_audit(
 ) -> PendingAudit:
     """Reserves the next id of the chain. Appends are serialised (advisory lock on PostgreSQL; SQLite's writer lock)."""
     serialise_writes(conn)
-    last = conn.execute(
-        select(col(AuditLog.id), col(AuditLog.hash)).order_by(col(AuditLog.id).desc()).limit(1)
-    ).first()
-    last_id, prev_hash = (cast(int, last[0]), str(last[1])) if last else (0, GENESIS)
+    last_id, prev_hash = chain_head(conn)
     return PendingAudit(last_id + 1, prev_hash, actor, action, entity, str(entity_id), dict(payload or {}))
 
 
@@ -177,119 +175,23 @@ def append_many(
 _AUDIT_COLUMNS = (*_HASHED_FIELDS, "hash")
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    records: int
-    rows: int
-    problem: str = ""
-    bad_record: int | None = None
-
-
-_TABLE_ORDER = tuple(LEDGER_COLUMNS)
-
-
-def _stream(conn: Connection, table: str) -> Iterator[tuple[int, int, list[Any]]]:
-    cols = ", ".join(LEDGER_COLUMNS[table])
-    key = "id" if table != "month_close" else "month"
-    result = streamed(
-        conn, 5000, text(f"SELECT audit_id, {key}, {cols} FROM {table} ORDER BY audit_id, {key}")
-    )
-    for row in result:
-        values = list(row[2:])
-        if table == "drawdown":  # key_area comes back as bool (PostgreSQL) or 0/1 (SQLite)
-            idx = LEDGER_COLUMNS[table].index("key_area")
-            values[idx] = int(bool(values[idx]))
-        yield row[0], row[1], [normalise(v) for v in values]
-
-
-def verify(conn: Connection) -> VerifyResult:
-    """Walks the chain and merge-joins every ledger table on audit_id, streaming: memory stays flat at 1M rows."""
-    streams = {t: _stream(conn, t) for t in _TABLE_ORDER}
-    heads: dict[str, tuple[int, int, list[Any]] | None] = {t: next(streams[t], None) for t in _TABLE_ORDER}
-    latest_reference: dict[tuple[str, str], str] = {}
-    prev_hash, expected_id, records, rows = GENESIS, 1, 0, 0
-    audit_rows = streamed(conn, 5000, select(AuditLog).order_by(col(AuditLog.id)))
-    for rec in audit_rows.mappings():
-        fields = dict(rec)
-        if fields["id"] != expected_id:
-            return VerifyResult(False, records, rows, f"audit record {expected_id} is missing", expected_id)
-        if fields["prev_hash"] != prev_hash:
-            return VerifyResult(
-                False, records, rows, f"audit record {rec['id']}: chain broken (prev_hash)", rec["id"]
-            )
-        if record_hash(fields) != fields["hash"]:
-            return VerifyResult(
-                False, records, rows, f"audit record {rec['id']}: contents changed (hash)", rec["id"]
-            )
-        digest = RowsDigest()
-        for table in _TABLE_ORDER:
-            head = heads[table]
-            while head is not None and head[0] <= rec["id"]:
-                if head[0] < rec["id"]:
-                    return VerifyResult(
-                        False,
-                        records,
-                        rows,
-                        f"{table} row {head[1]} points at no audit record ({head[0]})",
-                        head[0],
-                    )
-                digest.add_values(table, head[2])
-                head = next(streams[table], None)
-            heads[table] = head
-        if digest.hexdigest() != fields["rows_digest"] or digest.count != fields["row_count"]:
-            return VerifyResult(
-                False,
-                records,
-                rows,
-                f"audit record {rec['id']} ({rec['action']}): the ledger rows it wrote were changed, added or removed",
-                rec["id"],
-            )
-        if rec["entity"] in ("enterprise", "institution") and rec["action"] in ("create", "update"):
-            latest_reference[(rec["entity"], rec["entity_id"])] = rec["payload"]
-        rows += digest.count
-        records += 1
-        prev_hash = fields["hash"]
-        expected_id += 1
-    for table, head in heads.items():
-        if head is not None:
-            return VerifyResult(
-                False, records, rows, f"{table} row {head[1]} points at no audit record ({head[0]})", head[0]
-            )
-    problem = _verify_reference(conn, latest_reference)
-    if problem:
-        return VerifyResult(False, records, rows, problem)
-    # The share figures are derived, not audited: recomputed here, so a write that bypassed them is found.
-    share = share_tally.differences(conn, limit=3)
-    if share:
-        return VerifyResult(False, records, rows, "; ".join(share))
-    return VerifyResult(True, records, rows)
+def append_state(
+    conn: Connection,
+    actor: str,
+    action: str,
+    table: str,
+    key: Any,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """Appends the record of a change to a mutable table, carrying the row's whole state as it is now (read back
+    in the same transaction, so what is recorded is exactly what was written)."""
+    spec = BY_TABLE[table]
+    state = current_state(conn, table, key)
+    return append_audit(conn, actor, action, spec.entity, str(key), {**(extra or {}), "state": state})
 
 
 def reference_payload(entity: str, row: Any) -> dict[str, Any]:
-    """What an audit record says a reference row holds; verify compares the current row with the latest one."""
+    """What an audit record says a firm or bank holds (the legacy state shape, still written by bulk loads)."""
     if entity == "enterprise":
         return {"uscc": row.uscc, "name": row.name, "industry_code": row.industry_code, "size": row.size}
     return {"code": row.code, "name": row.name, "type": row.type}
-
-
-def _verify_reference(conn: Connection, latest: dict[tuple[str, str], str]) -> str:
-    for entity, model, key in (("enterprise", Enterprise, "uscc"), ("institution", Institution, "code")):
-        count = conn.execute(select(func.count()).select_from(model)).scalar_one()
-        audited = sum(1 for (e, _k) in latest if e == entity)
-        if count != audited:
-            return f"{entity}: {count} rows but {audited} audited ({entity} rows added or removed outside the ledger)"
-        for row in streamed(conn, 5000, select(model)):
-            payload = latest.get((entity, getattr(row, key)))
-            if payload is None or canonical_json(reference_payload(entity, row)) != canonical_json(
-                _loads(payload)
-            ):
-                return f"{entity} {getattr(row, key)}: differs from its last audit record (edited outside the ledger)"
-    return ""
-
-
-def _loads(payload: str) -> Any:
-    import json
-
-    data = json.loads(payload)
-    return {k: data.get(k) for k in data if k in ("uscc", "name", "industry_code", "size", "code", "type")}

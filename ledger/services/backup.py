@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from ledger.db.engine import make_engine
 from ledger.domain.errors import LedgerError
-from ledger.services import audit
+from ledger.services import audit_verify as audit
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Outstanding balances (余额) as of any date, computed in SQL from bookings and events.
 
 The drawdown table gives the base (drawn, not yet at booked maturity); the far smaller event table corrects it for
-rollovers, repayments and reversals. Events are aggregated once per drawdown, so this stays one pass at 1M rows.
+rollovers, repayments and reversals, each from its effective date (event_on) on: a drawdown reversed in July is
+still outstanding as of June 30, so a closed month's balances never change. Events are aggregated once per drawdown, so this stays one pass at 1M rows.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Outstanding:
 
 EVENTS_AS_OF = """
 SELECT drawdown_id,
-       MAX(CASE WHEN kind = 'reversal' THEN 1 ELSE 0 END) AS reversed,
+       MAX(CASE WHEN kind = 'reversal' AND event_on <= :as_of THEN 1 ELSE 0 END) AS reversed,
        SUM(CASE WHEN kind = 'repayment' AND event_on <= :as_of THEN amount_fen ELSE 0 END) AS repaid_fen,
        MAX(CASE WHEN kind = 'rollover' AND event_on <= :as_of THEN new_maturity_on END) AS rolled_to
 FROM drawdown_event GROUP BY drawdown_id

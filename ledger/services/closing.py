@@ -1,4 +1,9 @@
-"""Month-end close (月结): a closed month is frozen for bookings, reversals and repayments dated in it."""
+"""Month-end close (月结): a closed month is frozen for bookings, reversals and repayments dated in it.
+
+Every event has an effective date (drawn_on, a reversal's or repayment's `on`, a rollover's date), which must fall
+in an open month, and every figure as of a date reads effective dates: a correction made after the close lands in
+a later month, so nothing as of a closed month-end changes. The close records the audit chain's head (an anchor).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,9 @@ def close_month(conn: Connection, actor: str, month: str) -> None:
     key = f"{year:04d}-{mon:02d}"
     if key in closed_months(conn):
         raise RuleViolation(f"month={key}: 已月结 (already closed)")
+    # The head at the close, an anchor: `audit verify` holds the chain to it, the month's reports print it.
     audit = begin_audit(conn, actor, "close", "month", key, {"month": key})
+    audit.payload["head"] = [audit.id - 1, audit.prev_hash]
     audit.digest.add("month_close", {"month": key})
     conn.execute(insert(MonthClose).values(month=key, audit_id=audit.id))
     audit.commit(conn)

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlmodel import col
 
-from ledger.config import Config
 from ledger.db.models import Drawdown, DrawdownEvent
 from ledger.domain.dates import add_months, parse_date
 from ledger.domain.errors import NotFound, RuleViolation, ValidationError
 from ledger.domain.money import MoneyError, fen_to_yuan, parse_yuan, yuan_to_fen
 from ledger.services.audit import begin_audit
-from ledger.services.closing import closed_months, ensure_open
+from ledger.services.closing import ensure_open
+from ledger.services.policy import PolicyBook
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,10 @@ def drawdown_state(conn: Connection, drawdown_id: int) -> DrawdownState:
     )
 
 
-def _write_event(conn: Connection, actor: str, action: str, row: dict[str, Any]) -> int:
-    audit = begin_audit(conn, actor, action, "drawdown", row["drawdown_id"], {"event": row})
+def _write_event(
+    conn: Connection, actor: str, action: str, row: dict[str, Any], extra: dict[str, Any] | None = None
+) -> int:
+    audit = begin_audit(conn, actor, action, "drawdown", row["drawdown_id"], {**(extra or {}), "event": row})
     audit.digest.add("drawdown_event", row)
     if row["kind"] == "reversal":
         audit.share.reverse(row["drawdown_id"])
@@ -81,17 +83,35 @@ def _write_event(conn: Connection, actor: str, action: str, row: dict[str, Any])
     return new_id
 
 
-def reverse(conn: Connection, actor: str, drawdown_id: int, reason: str, on: date | None = None) -> int:
-    """Voids a booking made in error; it then counts nowhere. Its month and today's must both be open."""
+def check_reversal(state: DrawdownState, reason: str, day: date) -> None:
+    """What a reversal must satisfy before it is booked or queued: a reason, not already reversed, an effective
+    date on or after the drawdown's (its month being open is checked by `reverse`, inside the write)."""
     if not (reason or "").strip():
         raise ValidationError.single("reason", reason, "冲正须说明原因 (a reversal needs a reason)")
-    state = drawdown_state(conn, drawdown_id)
     if state.reversed:
-        raise RuleViolation(f"drawdown {drawdown_id}: 已冲正 (already reversed)")
+        raise RuleViolation(f"drawdown {state.id}: 已冲正 (already reversed)")
+    if day < state.drawn_on:
+        raise ValidationError.single(
+            "on",
+            day,
+            f"冲正生效日不得早于发放日{state.drawn_on} (a reversal takes effect on or after drawn_on)",
+        )
+
+
+def reverse(
+    conn: Connection,
+    actor: str,
+    drawdown_id: int,
+    reason: str,
+    on: date | None = None,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """Voids a booking made in error, from its effective date `on` (default today) on: figures as of earlier dates
+    keep it, so a closed month never changes; the effective date must be in an open month."""
+    state = drawdown_state(conn, drawdown_id)
     day = on or date.today()
-    closed = closed_months(conn)
-    ensure_open(conn, state.drawn_on, "drawn_on of the reversed drawdown", closed)
-    ensure_open(conn, day, "reversal date", closed)
+    check_reversal(state, reason, day)
+    ensure_open(conn, day, "reversal date (on)")
     row = {
         "drawdown_id": drawdown_id,
         "kind": "reversal",
@@ -100,7 +120,7 @@ def reverse(conn: Connection, actor: str, drawdown_id: int, reason: str, on: dat
         "new_maturity_on": None,
         "reason": reason.strip(),
     }
-    return _write_event(conn, actor, "reverse", row)
+    return _write_event(conn, actor, "reverse", row, extra)
 
 
 def repay(
@@ -146,7 +166,7 @@ def repay(
 
 
 def rollover(
-    conn: Connection, config: Config, actor: str, drawdown_id: int, to: Any, reason: str = ""
+    conn: Connection, policy: PolicyBook, actor: str, drawdown_id: int, to: Any, reason: str = ""
 ) -> int:
     """展期: a new maturity, at most one term further, as often as the tool allows (special tools: twice)."""
     try:
@@ -154,7 +174,7 @@ def rollover(
     except ValueError as exc:
         raise ValidationError.single("to", to, str(exc)) from exc
     state = drawdown_state(conn, drawdown_id)
-    tool = config.catalogue.get(state.tool_code)
+    tool = policy.config_on(state.maturity_on).catalogue.get(state.tool_code)
     if state.reversed or state.remaining_fen <= 0:
         raise RuleViolation(f"drawdown {drawdown_id}: 已冲正或已收回,不能展期 (reversed or repaid)")
     if state.rollovers >= tool.max_rollovers:
