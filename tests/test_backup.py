@@ -16,14 +16,14 @@ from ledger.cli.main import main
 from ledger.domain.errors import LedgerError, PermissionDenied
 from ledger.facade import Ledger
 from ledger.services.backup import restore_postgres
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL, fixture_actor, is_pg, staff
 from tests.factories import add_borrower, relending, setup_bank
 
 WRITER_BOOKINGS = 150
 
 
 def _writer(url: str, borrower: str, ready: object) -> int:
-    ledger = Ledger(url, actor="writer", config=_config())
+    ledger = Ledger(url, actor=fixture_actor(url))
     try:
         for i in range(WRITER_BOOKINGS):
             ledger.book(relending(borrower, tool="JCR", ext_ref=f"bg-{i}"))
@@ -32,12 +32,6 @@ def _writer(url: str, borrower: str, ready: object) -> int:
     finally:
         ledger.dispose()
     return WRITER_BOOKINGS
-
-
-def _config():  # type: ignore[no-untyped-def]
-    from tests.conftest import test_config as make_config
-
-    return make_config()
 
 
 @pytest.fixture
@@ -77,11 +71,11 @@ def test_backup_while_booking_gives_a_copy_that_verifies(
     assert out.exists() and not Path(str(out) + ".part").exists()
     assert "已备份" in capsys.readouterr().out
     if ledger.engine.dialect.name == "sqlite":
-        copy = Ledger(str(out), actor="restorer", config=ledger.config)
+        copy = Ledger(str(out), actor="restorer")
     else:
         target: str = request.getfixturevalue("restored_db")
         restore_postgres(out, target)
-        copy = Ledger(target, actor="restorer", config=ledger.config)
+        copy = Ledger(target)
     try:
         result = copy.verify_audit()
         copied = _drawdowns(copy)
@@ -100,12 +94,17 @@ def test_backup_never_overwrites_and_needs_the_role(ledger: Ledger, tmp_path: Pa
     with pytest.raises(LedgerError, match="已存在"):
         ledger.backup(str(existing))
     assert existing.read_text() == "keep me"
-    ledger.add_user("root", "admin")
-    Ledger(ledger.url, actor="root", config=ledger.config).add_user("olga", "operator")
+    people = staff(ledger, olga="operator")
     with pytest.raises(PermissionDenied):
-        Ledger(ledger.url, actor="olga", config=ledger.config).backup(str(tmp_path / "new"))
+        people["olga"].backup(str(tmp_path / "new"))
     assert not (tmp_path / "new").exists()
-    assert main(["--db", ledger.url, "--user", "olga", "backup", str(tmp_path / "new")]) == 1
+
+    def as_(person: Ledger) -> list[str]:
+        return ["--db", person.url] if is_pg(ledger.url) else ["--db", ledger.url, "--user", person.actor]
+
+    assert main([*as_(people["olga"]), "backup", str(tmp_path / "new")]) == 1
     started = time.perf_counter()
-    assert main(["--db", ledger.url, "--user", "root", "backup", str(tmp_path / "new")]) == 0
+    assert main([*as_(people["admin"]), "backup", str(tmp_path / "new")]) == 0
     assert time.perf_counter() - started < 60
+    for person in people.values():
+        person.dispose()

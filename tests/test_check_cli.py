@@ -12,6 +12,7 @@ import pytest
 from ledger.cli.main import main
 from ledger.facade import Ledger
 from ledger.services.booking import Booked
+from tests.conftest import set_policy
 from tests.factories import add_borrower, relending, setup_bank, uscc
 
 
@@ -179,9 +180,14 @@ def test_check_all_exit_codes_and_json(
     code, out, _ = run(capsys, cli_ledger.url, "check", "all", "--year", "2024", "--json")
     data = json.loads(out)
     assert code == 1 and data["status"] == "fail" and [f["rule"] for f in data["findings"]] == ["share"]
+    # A caller's file chooses no control: the quota in it is ignored (and said so) ...
     toml = tmp_path / "strict.toml"
     toml.write_text('[tools.JMR]\nannual_quota_yuan = "350.00"\n', encoding="utf-8")
-    code, out, _ = run(capsys, cli_ledger.url, "--config", str(toml), "check", "all", "--year", "2023")
+    code, out, err = run(capsys, cli_ledger.url, "--config", str(toml), "check", "all", "--year", "2023")
+    assert code == 0 and "全部检查通过" in out and "不生效" in err
+    # ... the ledger's policy does.
+    set_policy(cli_ledger, tools={"JMR": {"annual_quota_yuan": "350.00"}})
+    code, out, _ = run(capsys, cli_ledger.url, "check", "all", "--year", "2023")
     assert code == 1 and "年度额度" in out and "400.00元" in out and "350.00元" in out
 
 

@@ -11,12 +11,15 @@ import pytest
 
 from ledger.cli.main import main
 from ledger.domain.bills import make_bill_number
+from tests.conftest import is_pg
 from tests.factories import uscc
 
 
 def run(db: str, *args: str) -> tuple[int, str, str]:
+    """As a clerk: a trainee's name on the SQLite (training) ledger; on PostgreSQL the login itself."""
+    user = [] if is_pg(db) else ["--user", "clerk"]
     proc = subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", "--db", db, "--user", "clerk", *args],
+        [sys.executable, "-m", "ledger.cli.main", "--db", db, *user, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -79,13 +82,15 @@ def test_book_reverse_repay_rollover_from_the_command_line(cli_db: str) -> None:
     assert run(cli_db, "rollover", str(drawdown), "--to", "2025-03-01")[0] == 0
     code, out, _ = run(cli_db, "outstanding", "--as-of", "2024-06-01", "--json")
     assert code == 0 and json.loads(out)["total"] == "900000.00"
-    assert run(cli_db, "reverse", str(drawdown), "--reason", "重复登记")[0] == 0
+    assert run(cli_db, "reverse", str(drawdown), "--reason", "重复登记", "--on", "2024-05-01")[0] == 0
     code, out, _ = run(cli_db, "outstanding", "--as-of", "2024-06-01", "--json")
     assert json.loads(out)["total"] == "0.00"
+    code, out, _ = run(cli_db, "outstanding", "--as-of", "2024-04-30", "--json")
+    assert json.loads(out)["total"] == "900000.00"  # before the reversal's effective date
     code, out, _ = run(
         cli_db, "sql", "SELECT actor, action FROM audit_log WHERE action = 'reverse'", "--format", "json"
     )
-    assert json.loads(out) == [{"actor": "clerk", "action": "reverse"}]
+    assert json.loads(out) == [{"actor": "postgres" if is_pg(cli_db) else "clerk", "action": "reverse"}]
     assert run(cli_db, "audit", "verify")[0] == 0
 
 

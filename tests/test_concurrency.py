@@ -1,6 +1,6 @@
 """Several processes booking against one tool's annual quota at the same moment.
 
-PostgreSQL: the quota check locks the tool row (FOR UPDATE) before summing the year, so exactly as many bookings
+PostgreSQL: every write locks the ledger_lock row (FOR UPDATE) before its checks, so exactly as many bookings
 succeed as fit; SQLite: writers queue on BEGIN IMMEDIATE + busy_timeout and the same holds. Either way no drawdown
 is lost or doubled, every failure is the quota's clear message, and the audit chain verifies afterwards.
 """
@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from ledger.config import config_from_dict, default_data
 from ledger.domain.errors import LedgerError
 from ledger.facade import Ledger
+from tests.conftest import fixture_actor, set_policy, staff
 from tests.factories import add_borrower, bill, rediscount, relending, setup_bank
 
 PROCESSES, PER_PROCESS = 4, 25
@@ -26,15 +26,14 @@ QUOTA_YUAN = 60_000_000  # room for 60 of the 100 attempts
 SETTINGS: dict[str, Any] = {"tools": {"JCR": {"annual_quota_yuan": str(QUOTA_YUAN)}}}
 
 
-def _config() -> Any:
-    data = default_data()
-    data.update(SETTINGS)
-    return config_from_dict(data, "concurrency test")
+def _as_worker(url: str, worker: int) -> Ledger:
+    """A trainee per process on SQLite; on PostgreSQL the test's login in every process (the lock is the point)."""
+    return Ledger(url, actor=None if fixture_actor(url) is None else f"op{worker}")
 
 
 def _worker(url: str, worker: int, borrower: str, start_at: float) -> list[tuple[str, str]]:
     """Books PER_PROCESS drawdowns; returns (ext_ref, drawdown id or the error message) for each attempt."""
-    ledger = Ledger(url, actor=f"op{worker}", config=_config())
+    ledger = _as_worker(url, worker)
     outcomes: list[tuple[str, str]] = []
     while time.time() < start_at:  # all processes start booking at the same moment
         time.sleep(0.005)
@@ -52,9 +51,8 @@ def _worker(url: str, worker: int, borrower: str, start_at: float) -> list[tuple
 
 
 @pytest.mark.slow
-def test_concurrent_bookings_never_exceed_the_quota_and_none_is_lost_or_doubled(db_url: str) -> None:
-    ledger = Ledger(db_url, actor="setup", config=_config())
-    ledger.init()
+def test_concurrent_bookings_never_exceed_the_quota_and_none_is_lost_or_doubled(ledger: Ledger) -> None:
+    set_policy(ledger, **SETTINGS)
     setup_bank(ledger)
     borrower = add_borrower(ledger, 1, industry="C3911", statuses=(("高新技术企业", date(2022, 1, 1), None),))
     ledger.book(relending(borrower, tool="JCR", amount="1.00", ext_ref="probe"))  # the request shape is valid
@@ -86,14 +84,10 @@ def test_concurrent_bookings_never_exceed_the_quota_and_none_is_lost_or_doubled(
         f"\n{ledger.engine.dialect.name}: {len(outcomes)} attempts by {PROCESSES} processes in {elapsed:.1f}s "
         f"(incl. ~3s start), {len(booked)} booked, {len(failures)} refused by the quota"
     )
-    ledger.dispose()
 
 
-def test_the_quota_counts_the_year_and_frees_reversed_amounts(db_url: str) -> None:
-    data = default_data()
-    data["tools"] = {"JCR": {"annual_quota_yuan": "2000000"}}
-    ledger = Ledger(db_url, actor="op", config=config_from_dict(data, "quota"))
-    ledger.init()
+def test_the_quota_counts_the_year_and_frees_reversed_amounts(ledger: Ledger) -> None:
+    set_policy(ledger, tools={"JCR": {"annual_quota_yuan": "2000000"}})
     setup_bank(ledger)
     firm = add_borrower(ledger, 1, industry="C3911", statuses=(("高新技术企业", date(2022, 1, 1), None),))
     first = ledger.book(relending(firm, tool="JCR", ext_ref="a")).id
@@ -105,31 +99,30 @@ def test_the_quota_counts_the_year_and_frees_reversed_amounts(db_url: str) -> No
     )
     ledger.reverse(first, "录入错误", on=date(2023, 3, 2))
     ledger.book(relending(firm, tool="JCR", ext_ref="c"))  # the reversal freed its million
-    ledger.dispose()
 
 
 @pytest.mark.slow
-def test_two_checkers_approving_the_same_item_book_it_once(db_url: str) -> None:
-    data = default_data()
-    data["maker_checker"] = {"default_limit_yuan": "10"}
-    cfg = config_from_dict(data, "four eyes")
-    maker = Ledger(db_url, actor="maker", config=cfg)
-    maker.init()
-    setup_bank(maker)
-    firm = add_borrower(maker, 1)
+def test_two_checkers_approving_the_same_item_book_it_once(ledger: Ledger) -> None:
+    set_policy(ledger, maker_checker={"default_limit_yuan": "10"})
+    setup_bank(ledger)
+    firm = add_borrower(ledger, 1)
+    people = staff(ledger, maker="operator", checker0="checker", checker1="checker")
+    maker = people["maker"]
     pending = [maker.book(relending(firm, ext_ref=f"p{i}")).id for i in range(10)]
     context = multiprocessing.get_context("spawn")
+    checkers = [(people[f"checker{n}"].url, people[f"checker{n}"].actor) for n in range(2)]
     with context.Pool(2) as pool:
-        results = pool.starmap(_approve_all, [(maker.url, f"checker{n}", pending, data) for n in range(2)])
+        results = pool.starmap(_approve_all, [(url, actor, pending) for url, actor in checkers])
     approved = [p for worker in results for p in worker]
     assert sorted(approved) == sorted(pending)  # each item approved by exactly one checker
     assert maker.sql("SELECT COUNT(*) FROM drawdown").rows == [(10,)]
     assert maker.verify_audit().ok
-    maker.dispose()
+    for person in people.values():
+        person.dispose()
 
 
-def _approve_all(url: str, checker: str, pending: list[int], data: dict[str, Any]) -> list[int]:
-    ledger = Ledger(url, actor=checker, config=config_from_dict(data, "four eyes"))
+def _approve_all(url: str, checker: str, pending: list[int]) -> list[int]:
+    ledger = Ledger(url, actor=None if fixture_actor(url) is None else checker)
     done = []
     try:
         for pending_id in pending:
@@ -144,7 +137,7 @@ def _approve_all(url: str, checker: str, pending: list[int], data: dict[str, Any
 
 
 def _book_same_bill(url: str, worker: int, borrower: str, bill_no: str, start_at: float) -> str:
-    ledger = Ledger(url, actor=f"op{worker}", config=_config())
+    ledger = _as_worker(url, worker)
     while time.time() < start_at:
         time.sleep(0.002)
     try:
@@ -156,10 +149,8 @@ def _book_same_bill(url: str, worker: int, borrower: str, bill_no: str, start_at
 
 
 @pytest.mark.slow
-def test_the_same_bill_booked_at_the_same_instant_is_booked_once(db_url: str) -> None:
+def test_the_same_bill_booked_at_the_same_instant_is_booked_once(ledger: Ledger) -> None:
     """The duplicate-bill check runs under the write lock, so two sessions cannot both see the bill as free."""
-    ledger = Ledger(db_url, actor="setup", config=_config())
-    ledger.init()
     setup_bank(ledger)
     borrower = add_borrower(ledger, 2, industry="A0111", size="small")
     context = multiprocessing.get_context("spawn")

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger.facade import Ledger
+from tests.conftest import fixture_actor
 from tests.factories import BANK, setup_bank, uscc
 from tests.test_import_helpers import counts, table_indexes
 
@@ -69,7 +70,9 @@ def _write_file(path: Path) -> Path:
 def _import(url: str, path: Path) -> subprocess.Popen[bytes]:
     # SQLite's default-sized page cache, so the import's pages spill to the WAL as it inserts (with the ledger's
     # 256 MiB cache nothing reaches the disk before the commit, and the kill could not be aimed at the inserts).
-    env = {**os.environ, "LEDGER_USER": "importer", "LEDGER_SQLITE_CACHE_MIB": "2"}
+    env = {**os.environ, "LEDGER_SQLITE_CACHE_MIB": "2"}
+    if fixture_actor(url) is not None:  # a trainee's name on SQLite; PostgreSQL acts as the login
+        env["LEDGER_USER"] = "importer"
     return subprocess.Popen(
         [sys.executable, "-m", "ledger.cli.main", "--db", url, "import", "drawdowns", str(path)],
         env=env,

@@ -66,13 +66,27 @@ def test_repayment_cannot_exceed_what_remains(ledger: Ledger, booked: int) -> No
     assert balance(ledger, "2023-05-01") == 0
 
 
-def test_closed_month_freezes_reversals_of_its_drawdowns(ledger: Ledger, booked: int) -> None:
+def test_a_correction_after_the_close_lands_in_an_open_month(ledger: Ledger, booked: int) -> None:
+    """Effective dating: nothing may be dated in a closed month, and a later reversal of one of its drawdowns takes
+    effect in its own (open) month, so every figure as of the closed month-end stays as it was."""
     ledger.close_month("2023-03")
-    with pytest.raises(RuleViolation):
-        ledger.reverse(booked, "late correction", on=date(2023, 4, 2))
+    march_end = date(2023, 3, 31)
+    before = (balance(ledger, "2023-03-31"), ledger.share(2023, march_end).as_json())
+    with pytest.raises(RuleViolation, match="已月结"):
+        ledger.reverse(booked, "dated into the closed month", on=date(2023, 3, 20))
     with pytest.raises(RuleViolation):
         ledger.repay(booked, "2023-03-20")
-    ledger.repay(booked, "2023-04-20", "1.00")
+    ledger.reverse(booked, "late correction", on=date(2023, 4, 2))
+    assert (balance(ledger, "2023-03-31"), ledger.share(2023, march_end).as_json()) == before
+    assert balance(ledger, "2023-04-01") == 100_000_000 and balance(ledger, "2023-04-02") == 0
+    assert ledger.share(2023, date(2023, 4, 30)).total_fen == 0
+    assert ledger.verify_audit().ok
+
+
+def test_a_reversal_cannot_take_effect_before_the_drawdown(ledger: Ledger, booked: int) -> None:
+    with pytest.raises(ValidationError, match="发放日"):
+        ledger.reverse(booked, "before it existed", on=date(2023, 2, 28))
+    assert not ledger.state(booked).reversed
 
 
 def test_booked_rows_cannot_be_updated_or_deleted_even_with_sql(ledger: Ledger, booked: int) -> None:

@@ -21,7 +21,7 @@ def test_a_million_amounts_sum_to_the_fen(ledger: Ledger) -> None:
     setup_bank(ledger)
     add_borrower(ledger, 1)
     with ledger.transaction() as conn:
-        audit_id = append_audit(conn, "tester", "bulk_test", "drawdown", "", {"rows": N})
+        audit_id = append_audit(conn, ledger.actor, "bulk_test", "drawdown", "", {"rows": N})
         series = (
             "SELECT CAST(g AS BIGINT) AS i FROM generate_series(1, :n) AS g"
             if conn.dialect.name == "postgresql"

@@ -43,7 +43,7 @@ def empty_ledger(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         upgrade(engine)
         engine.dispose()
         drop = name
-    second = Ledger(url, actor="tester", config=conftest.test_config())
+    second = Ledger(url, actor=conftest.fixture_actor(url))
     second.init()
     yield second
     second.dispose()

@@ -730,15 +730,16 @@ def test_progress_only_past_a_few_thousand_rows(capsys: pytest.CaptureFixture[st
 def test_import_needs_the_operator_role_and_a_refusal_is_audited(ledger: Ledger, tmp_path: Path) -> None:
     from ledger.domain.errors import PermissionDenied
 
-    ledger.add_user("root", "admin")
-    root = Ledger(ledger.url, actor="root", config=ledger.config)
-    root.add_user("olga", "operator")
-    root.add_user("aud", "auditor")
+    from tests.conftest import staff
+
+    people = staff(ledger, olga="operator", chen="checker")
     path = write_csv(tmp_path / "in.csv", [relending_row(1)])
     before = counts(ledger)
     with pytest.raises(PermissionDenied):
-        import_drawdowns(Ledger(ledger.url, actor="aud", config=ledger.config), path)
+        import_drawdowns(people["chen"], path)
     after = counts(ledger)
     assert after["drawdown"] == before["drawdown"] and after["audit_log"] == before["audit_log"] + 1
-    assert ledger.sql("SELECT actor FROM audit_log WHERE action = 'refused'").rows == [("aud",)]
-    assert import_drawdowns(Ledger(ledger.url, actor="olga", config=ledger.config), path).new == 1
+    assert ledger.sql("SELECT actor FROM audit_log WHERE action = 'refused'").rows == [(people["chen"].actor,)]
+    assert import_drawdowns(people["olga"], path).new == 1
+    for person in people.values():
+        person.dispose()

@@ -67,7 +67,8 @@ def test_the_rule_gives_what_the_drawdowns_give_for_any_as_of_and_scope(
     busy: Ledger, as_of: date | None
 ) -> None:
     """Whole months come from share_month, a month cut short by as_of from the drawdowns: every figure (totals,
-    tools, months, banks, reversals) equals the drawdowns' own for the whole period, in every scope."""
+    tools, months, banks, reversals) equals the drawdowns' own for the whole period, in every scope. A reversal
+    counts from its effective date: as of 2024-06-30 the two reversed on 2024-12-30 still count."""
     with busy.connect() as conn:
         bank = conn.execute(text("SELECT code FROM institution ORDER BY id LIMIT 1 OFFSET 2")).scalar_one()
         for scope_args in ({}, {"kind": "relending"}, {"tool_code": "京创通"}, {"institution_code": bank}):
@@ -88,7 +89,7 @@ def test_the_rule_gives_what_the_drawdowns_give_for_any_as_of_and_scope(
             text(
                 "SELECT SUM(CASE WHEN key_area THEN amount_fen ELSE 0 END), SUM(amount_fen) FROM drawdown d "
                 "WHERE drawn_on BETWEEN :s AND :e AND NOT EXISTS (SELECT 1 FROM drawdown_event r "
-                "WHERE r.drawdown_id = d.id AND r.kind = 'reversal')"
+                "WHERE r.drawdown_id = d.id AND r.kind = 'reversal' AND r.event_on <= :e)"
             ),
             {"s": date(2024, 1, 1), "e": as_of or date(2024, 12, 31)},
         ).one()
