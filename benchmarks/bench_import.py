@@ -53,7 +53,7 @@ def child(url: str, csv_path: str, baseline_url: str) -> dict[str, Any]:
     from ledger.facade import Ledger
     from ledger.io.importer import import_drawdowns
 
-    ledger = Ledger(url, actor="bench")
+    ledger = Ledger(url)
     start = time.perf_counter()
     result = import_drawdowns(ledger, csv_path)
     import_s = time.perf_counter() - start

@@ -34,7 +34,7 @@ STAMP = "2023-07-01T09:00:00+08:00"
 def _ledger(db: Path | str) -> Any:
     from ledger.facade import Ledger
 
-    return Ledger(str(db), actor="bench")
+    return Ledger(str(db))
 
 
 def build_tool_ledger(db: Path | str, rows: int = 20_000) -> None:

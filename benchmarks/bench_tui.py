@@ -48,7 +48,7 @@ def _child(db: str) -> dict[str, Any]:
     from ledger.tui.widgets.drawdown_list import DrawdownList
 
     out: dict[str, Any] = {"import_s": imported, "import_cpu_s": imported_cpu}
-    ledger = Ledger(db, actor="bench")
+    ledger = Ledger(db)
     app = app_module.LedgerApp(ledger, today=TODAY, start="drawdowns")
 
     async def wait_until(pilot: Any, condition: Any, limit: float = 120.0) -> float:

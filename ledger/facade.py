@@ -67,7 +67,7 @@ class Ledger:
         self._requested_actor = actor if actor is not None else (os.environ.get("LEDGER_USER") or None)
         self._actor: str | None = None
         self._training: bool | None = None
-        self._policy: policy.PolicyBook | None = None
+        self._policies = policy.PolicyCache()
         self._ro_engine: Engine | None = None
 
     # -- identity and policy ---------------------------------------------------------------------------------------
@@ -96,14 +96,12 @@ class Ledger:
     @property
     def policy(self) -> policy.PolicyBook:
         """Every policy record (cached for this object; writes read it afresh inside their transaction)."""
-        if self._policy is None:
-            with self.read() as conn:
-                self._policy = policy.load_policy(conn)
-        return self._policy
+        with self.read() as conn:
+            return self._policies.get(conn)
 
     def refresh(self) -> None:
         """Forget the cached policy (a long-running face calls this when it reloads its screens)."""
-        self._policy = None
+        self._policies.clear()
 
     def config_on(self, day: date) -> Config:
         return self.policy.config_on(day)
@@ -158,19 +156,29 @@ class Ledger:
         The refused write rolls back, so the refusal's audit record is appended in a transaction of its own."""
         actor = self.actor
         try:
-            with self.engine.begin() as conn:
-                if action is not None:
-                    users.require(conn, actor, action)
-                yield conn
+            try:
+                with self.engine.begin() as conn:
+                    if action is not None:
+                        users.require(conn, actor, action)
+                    yield conn
+            except DBAPIError as exc:
+                # PostgreSQL refused a login without write grants (an auditor): the same refusal as the app's own
+                if getattr(exc.orig, "sqlstate", None) != "42501":
+                    raise
+                raise users.Refused(
+                    f"用户 {actor!r} 的数据库登录无写入权限 (this login may not write: {str(exc.orig).splitlines()[0]})",
+                    actor,
+                    action or "write",
+                ) from None
         except users.Refused as exc:
             try:
                 with self.engine.begin() as conn:
                     users.log_refusal(conn, exc.actor, exc.action, str(exc), detail)
-            except DBAPIError:  # a read-only login (auditor) on PostgreSQL: the database refuses its writes too
+            except (
+                DBAPIError
+            ):  # a read-only login (auditor) on PostgreSQL: the database refuses its writes too
                 pass
             raise
-        finally:
-            self._policy = None  # a write may have changed it
 
     def require_schema(self) -> None:
         if not schema_ready(self.engine):
@@ -223,12 +231,12 @@ class Ledger:
                 conn.execute(text("INSERT INTO ledger_lock (id) VALUES (1)"))
             loaded = policy.initial_load(conn, actor, policy_overlay or {}, policy_source)
             policy.add_new_keys(conn, actor)
-            book = policy.load_policy(conn)
+            book = self._policies.get(conn)
             changed = sync_catalogue(conn, book.config_on(date.today()).catalogue, actor)
             note = staff_roles.ensure_roles(conn)
             if note:
                 notes.append(note)
-        self._policy = None
+        self._policies.clear()
         return InitResult(self.url, changed, loaded, self.training_mode, tuple(notes))
 
     def dispose(self) -> None:
@@ -265,19 +273,19 @@ class Ledger:
     def preview(self, request: BookingRequest) -> PreparedDrawdown:
         """Runs every booking rule without writing: the TUI form validates and previews with this."""
         with self.read() as conn:
-            return booking.prepare(conn, policy.load_policy(conn), request)
+            return booking.prepare(conn, self._policies.get(conn), request)
 
     def book(self, request: BookingRequest) -> booking.Booked | approval.Queued:
         """Books, or (above the tool's authority limit) queues for a checker: see services/approval.py."""
         with self.write("book") as conn:
-            return approval.book_or_queue(conn, policy.load_policy(conn), self.actor, request)
+            return approval.book_or_queue(conn, self._policies.get(conn), self.actor, request)
 
     def reverse(self, drawdown_id: int, reason: str, on: date | None = None) -> int | approval.Queued:
         """The reversal event id, or a Queued item when the drawdown is above the authority limit. `on`: the
         effective date (default today), on or after the drawdown's, in an open month."""
         with self.write("event", str(drawdown_id)) as conn:
             return approval.reverse_or_queue(
-                conn, policy.load_policy(conn), self.actor, drawdown_id, reason, on
+                conn, self._policies.get(conn), self.actor, drawdown_id, reason, on
             )
 
     def repay(self, drawdown_id: int, on: Any, amount: Any = None, reason: str = "") -> int:
@@ -286,7 +294,7 @@ class Ledger:
 
     def rollover(self, drawdown_id: int, to: Any, reason: str = "") -> int:
         with self.write("event", str(drawdown_id)) as conn:
-            return events.rollover(conn, policy.load_policy(conn), self.actor, drawdown_id, to, reason)
+            return events.rollover(conn, self._policies.get(conn), self.actor, drawdown_id, to, reason)
 
     def state(self, drawdown_id: int) -> events.DrawdownState:
         with self.read() as conn:
@@ -321,12 +329,12 @@ class Ledger:
         leaves the item pending and is audited."""
         try:
             with self.write(None, str(pending_id)) as conn:
-                result = approval.approve(conn, policy.load_policy(conn), self.actor, pending_id)
+                result = approval.approve(conn, self._policies.get(conn), self.actor, pending_id)
                 if (
                     result[0].action == "policy"
                 ):  # the tool table shows the catalogue as the policy has it today
                     sync_catalogue(
-                        conn, policy.load_policy(conn).config_on(date.today()).catalogue, self.actor
+                        conn, self._policies.get(conn).config_on(date.today()).catalogue, self.actor
                     )
                 return result
         except users.Refused:
@@ -344,7 +352,7 @@ class Ledger:
         """Proposes a policy change (an admin); it applies once a checker or another admin approves it."""
         with self.write("policy", key) as conn:
             return approval.submit_policy(
-                conn, policy.load_policy(conn), self.actor, key, value, effective_from, reason
+                conn, self._policies.get(conn), self.actor, key, value, effective_from, reason
             )
 
     def authorize(self, action: str, detail: str = "") -> None:
@@ -415,7 +423,7 @@ class Ledger:
             _refuse_demo_unless_empty(conn)
             return load_demo(
                 conn,
-                policy.load_policy(conn),
+                self._policies.get(conn),
                 self.actor,
                 drawdowns=drawdowns,
                 year=year,
@@ -460,7 +468,7 @@ class Ledger:
         would. The TUI form shows this beside the preview."""
         code = self.tool(tool).code if tool else None
         with self.read() as conn:
-            prepared = booking.prepare(conn, policy.load_policy(conn), request)
+            prepared = booking.prepare(conn, self._policies.get(conn), request)
             return share_rules.preview_share(
                 conn,
                 self.config_on(prepared.drawn_on),

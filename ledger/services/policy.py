@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from ledger.config import Config, check_policy, default_policy
 from ledger.db.models import PolicyRecord
@@ -114,6 +114,26 @@ def load_policy(conn: Connection) -> PolicyBook:
             for r in rows
         ]
     )
+
+
+class PolicyCache:
+    """The last PolicyBook read, kept while the policy table is unchanged. The table is append-only, so its
+    (highest id, row count) names its content; checking that is one index probe, where reading and parsing every
+    record again (and the catalogue for each date) cost more than the booking itself."""
+
+    def __init__(self) -> None:
+        self._stamp: tuple[int, int] | None = None
+        self._book: PolicyBook | None = None
+
+    def get(self, conn: Connection) -> PolicyBook:
+        highest, count = conn.execute(select(func.coalesce(func.max(_P.c.id), 0), func.count())).one()
+        stamp = (int(highest), int(count))
+        if self._book is None or stamp != self._stamp:
+            self._book, self._stamp = load_policy(conn), stamp
+        return self._book
+
+    def clear(self) -> None:
+        self._stamp, self._book = None, None
 
 
 def record_values(

@@ -326,17 +326,18 @@ async def test_rules_drill_down_and_audit_verify(ledger: Ledger) -> None:
 
 @drive
 async def test_checker_approves_a_queued_booking(db_url: str) -> None:
-    from tests.conftest import test_config as make_config
+    from tests.conftest import fixture_actor, set_policy, staff
 
-    config = make_config(maker_checker={"default_limit_yuan": "500000"})
-    maker = Ledger(db_url, actor="maker", config=config)
-    maker.init()
-    setup_bank(maker)
-    borrower = add_borrower(maker, 1)
+    admin = Ledger(db_url, actor=fixture_actor(db_url))
+    admin.init()
+    set_policy(admin, maker_checker={"default_limit_yuan": "500000"})
+    setup_bank(admin)
+    borrower = add_borrower(admin, 1)
+    people = staff(admin, maker="operator", checker="checker")
+    maker, checker = people["maker"], people["checker"]
     queued = maker.book(relending(borrower, amount="1000000.00"))
     small = maker.book(relending(borrower, amount="400000.00", ext_ref="small"))
     assert getattr(queued, "pending", False) and not getattr(small, "pending", False)
-    checker = Ledger(db_url, actor="checker", config=config)
     app = LedgerApp(checker, today=TODAY, start="pending")
     try:
         async with app.run_test(size=(160, 50)) as pilot:
@@ -353,8 +354,8 @@ async def test_checker_approves_a_queued_booking(db_url: str) -> None:
             rows = queries.drawdown_page(conn, DrawdownFilter(), TODAY, 0)
         assert sorted(r.amount_fen for r in rows) == [40000000, 100000000]
     finally:
-        maker.dispose()
-        checker.dispose()
+        for person in (*people.values(), admin):
+            person.dispose()
 
 
 @drive

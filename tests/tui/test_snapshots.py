@@ -9,7 +9,6 @@ hashes and timestamps on screen are the same on every run. Update after a delibe
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,6 @@ from textual.widgets import Input, Select, TextArea
 import ledger.services.audit as audit_module
 from ledger.facade import Ledger
 from ledger.tui.app import LedgerApp
-from tests.conftest import test_config as make_config
 from tests.factories import add_borrower, bill, rediscount, relending
 from tests.tui.conftest import TODAY, settle
 
@@ -36,14 +34,15 @@ class _FrozenClock(datetime):
 
 
 @pytest.fixture(scope="module")
-def demo_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built from nothing under a frozen clock (not copied from the session's template, whose init records carry
+    the real time), so every record, and the chain head on the audit screen, is the same on every run."""
     path = tmp_path_factory.mktemp("snap") / "demo.db"
-    shutil.copy(sqlite_template, path)
     patch = pytest.MonkeyPatch()
     patch.setattr(audit_module, "datetime", _FrozenClock)
     try:
-        ledger = Ledger(str(path), actor="tester", config=make_config())
-        ledger.init()
+        ledger = Ledger(str(path), actor="tester")
+        ledger.init(training=True)
         build_ledger(ledger)
         ledger.dispose()
     finally:
@@ -139,7 +138,7 @@ def demo_app(demo_db: Path) -> Iterator[Callable[[str], LedgerApp]]:
     made: list[Ledger] = []
 
     def make(start: str) -> LedgerApp:
-        ledger = Ledger(str(demo_db), actor="tester", config=make_config())
+        ledger = Ledger(str(demo_db), actor="tester")
         made.append(ledger)
         return LedgerApp(ledger, today=TODAY, start=start)
 
