@@ -152,7 +152,7 @@ def ledger(db_url: str) -> Iterator[Ledger]:
 def set_policy(ledger: Ledger, **sections: object) -> None:
     """Test set-up: records policy values directly (as `ledger init --policy FILE` would on a new ledger), e.g.
     set_policy(ledger, maker_checker={"default_limit_yuan": "5000000"}). Production changes go through the
-    four-eyes `ledger policy set`, tested in test_policy.py."""
+    four-eyes `ledger policy set`, tested in test_trust.py."""
     with ledger.transaction() as conn:
         record_values(conn, ledger.actor, flatten(sections), POLICY_EPOCH, "test set-up", "policy_set")
     ledger.refresh()

@@ -56,7 +56,9 @@ def test_above_the_limit_is_queued_and_counts_nowhere(pair: tuple[Ledger, Ledger
         600_000_000,
         True,
     )
-    assert maker.pending_item(item.id).payload["request"]["amount"] == BIG  # the maker's own request, as typed
+    assert (
+        maker.pending_item(item.id).payload["request"]["amount"] == BIG
+    )  # the maker's own request, as typed
     assert (maker.actor, "submit") in _actions(maker)
     assert maker.verify_audit().ok
 
@@ -90,7 +92,9 @@ def test_a_different_user_approves_and_the_makers_request_is_booked(pair: tuple[
     # Written in the checker's (authenticated) name; the record names the maker and the item it came from.
     assert row[0][:3] == (600_000_000, checker.actor, "big")
     [payload] = checker.sql(f"SELECT payload FROM audit_log WHERE id = {row[0][3]}").rows[0]
-    assert json.loads(payload)["maker"] == maker.actor and json.loads(payload)["pending_id"] == queued.pending_id
+    assert (
+        json.loads(payload)["maker"] == maker.actor and json.loads(payload)["pending_id"] == queued.pending_id
+    )
     [decided] = checker.pending(None)
     assert (decided.status, decided.checker, decided.result_id) == ("approved", checker.actor, drawdown_id)
     assert checker.pending() == []

@@ -65,7 +65,9 @@ def test_demo_data_is_only_ever_loaded_into_an_empty_ledger(ledger: Ledger, what
     counts = ledger.sql("SELECT (SELECT COUNT(*) FROM drawdown), (SELECT COUNT(*) FROM audit_log)").rows
     with pytest.raises(RuleViolation, match="空台账"):
         ledger.load_demo(200, year=2024, seed=3)
-    assert main(["--db", ledger.url, *(["--user", ledger.actor] if ledger.training_mode else []), "demo"]) == 1
+    assert (
+        main(["--db", ledger.url, *(["--user", ledger.actor] if ledger.training_mode else []), "demo"]) == 1
+    )
     after = ledger.sql("SELECT (SELECT COUNT(*) FROM drawdown), (SELECT COUNT(*) FROM audit_log)").rows
     assert after[0][0] == counts[0][0]  # nothing written (the refusal itself is not a write)
     assert ledger.verify_audit().ok

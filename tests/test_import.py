@@ -729,7 +729,6 @@ def test_progress_only_past_a_few_thousand_rows(capsys: pytest.CaptureFixture[st
 
 def test_import_needs_the_operator_role_and_a_refusal_is_audited(ledger: Ledger, tmp_path: Path) -> None:
     from ledger.domain.errors import PermissionDenied
-
     from tests.conftest import staff
 
     people = staff(ledger, olga="operator", chen="checker")
@@ -739,7 +738,9 @@ def test_import_needs_the_operator_role_and_a_refusal_is_audited(ledger: Ledger,
         import_drawdowns(people["chen"], path)
     after = counts(ledger)
     assert after["drawdown"] == before["drawdown"] and after["audit_log"] == before["audit_log"] + 1
-    assert ledger.sql("SELECT actor FROM audit_log WHERE action = 'refused'").rows == [(people["chen"].actor,)]
+    assert ledger.sql("SELECT actor FROM audit_log WHERE action = 'refused'").rows == [
+        (people["chen"].actor,)
+    ]
     assert import_drawdowns(people["olga"], path).new == 1
     for person in people.values():
         person.dispose()

@@ -202,10 +202,14 @@ def test_an_auditors_login_cannot_write_at_the_database_level(staffed: tuple[Led
     assert base.sql("SELECT COUNT(*) FROM institution").rows == [(1,)]
 
 
-def test_an_operators_login_cannot_promote_itself_at_the_database_level(staffed: tuple[Ledger, People]) -> None:
+def test_an_operators_login_cannot_promote_itself_at_the_database_level(
+    staffed: tuple[Ledger, People],
+) -> None:
     base, people = staffed
     olga = people["olga"]
-    if not is_pg(base.url):  # one OS account owns the file: the database cannot refuse, the chain names the edit
+    if not is_pg(
+        base.url
+    ):  # one OS account owns the file: the database cannot refuse, the chain names the edit
         with base.transaction() as conn:
             conn.execute(text("UPDATE app_user SET role = 'admin' WHERE name = :n"), {"n": olga.actor})
         result = base.verify_audit()
@@ -215,13 +219,13 @@ def test_an_operators_login_cannot_promote_itself_at_the_database_level(staffed:
         with pytest.raises(DBAPIError, match="permission denied"):
             conn.execute(text("UPDATE app_user SET role = 'admin' WHERE name = :n"), {"n": olga.actor})
         conn.rollback()
-        with pytest.raises(DBAPIError, match="permission denied|privileged|reserved"):
+        with pytest.raises(DBAPIError, match=r"permission denied|privileged|reserved"):
             conn.execute(text("SELECT ledger_provision_login(:n, 'ledger_admin')"), {"n": olga.actor})
         conn.rollback()
         with pytest.raises(DBAPIError, match="permission denied"):
             conn.execute(text("DELETE FROM audit_log"))
         conn.rollback()
-        with pytest.raises(DBAPIError, match="must be owner|permission denied"):
+        with pytest.raises(DBAPIError, match=r"must be owner|permission denied"):
             conn.execute(text("ALTER TABLE drawdown DISABLE TRIGGER USER"))
         conn.rollback()
 

@@ -101,6 +101,8 @@ def _summary(result: ImportResult) -> dict[str, Any]:
         "new_statuses": result.new_statuses,
         "ignored_columns": list(result.ignored_columns),
         "audit_id": result.audit_id,
+        "above_limit": result.above_limit,
+        "pending_id": result.pending_id,
         "seconds": round(result.seconds, 3),
     }
 
@@ -123,6 +125,14 @@ def cmd_import_drawdowns(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"共 {result.rows} 行:可导入 {result.new},已存在 {result.skipped},拒绝 {result.rejected}")
         raise CommandFailed("", 1)
+    if result.pending_id is not None:
+        if not args.json:
+            print(
+                f"{result.above_limit} 行超过授权限额,整个文件已提交复核,尚未写入 (rows above the authority limit: "
+                f"the whole file waits for approval #{result.pending_id}; nothing written yet): 共 {result.rows} 行,"
+                f"待导入 {result.new},已存在 {result.skipped}"
+            )
+        return 0
     if not args.json:
         verb = "试运行,未写入 (dry run, nothing written)" if result.dry_run else "已导入 (imported)"
         print(

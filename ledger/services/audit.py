@@ -94,9 +94,10 @@ def serialise_writes(conn: Connection) -> None:
     logins with write grants have, so a read-only login cannot stall bookings (an advisory lock, which anyone may
     take, could). SQLite: BEGIN IMMEDIATE already holds the database's write lock.
     """
-    if conn.dialect.name == "postgresql":
-        if conn.execute(text("SELECT id FROM ledger_lock WHERE id = 1 FOR UPDATE")).first() is None:
-            raise RuntimeError("ledger_lock has no row: writes cannot be serialised; run `ledger init`")
+    if conn.dialect.name != "postgresql":
+        return
+    if conn.execute(text("SELECT id FROM ledger_lock WHERE id = 1 FOR UPDATE")).first() is None:
+        raise RuntimeError("ledger_lock has no row: writes cannot be serialised; run `ledger init`")
 
 
 def chain_head(conn: Connection) -> tuple[int, str]:
