@@ -105,7 +105,9 @@ class LedgerApp(App[int]):
         self.read_engine = read_engine(ledger)
         self.today = today or date.today()
         self.start_mode = start
-        self.sub_title = f"{ledger.actor} · {self.today.isoformat()}"
+        # A training ledger trusts typed names: every screen says so, next to the name it trusts.
+        training = f" · {t('app.training')}" if ledger.training_mode else ""
+        self.sub_title = f"{ledger.actor}{training} · {self.today.isoformat()}"
 
     def on_mount(self) -> None:
         keymap = parse_keymap(os.environ.get("LEDGER_TUI_KEYMAP", ""))

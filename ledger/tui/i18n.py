@@ -12,6 +12,7 @@ import os
 LABELS: dict[str, tuple[str, str]] = {
     # app and navigation
     "app.title": ("专项再贷款再贴现台账", "Relending & Rediscount Ledger"),
+    "app.training": ("培训模式/未认证", "TRAINING / not authenticated"),
     "nav.dashboard": ("仪表盘", "Dashboard"),
     "nav.drawdowns": ("台账", "Drawdowns"),
     "nav.new": ("新增发放", "New drawdown"),
