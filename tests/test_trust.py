@@ -381,3 +381,29 @@ def test_demo_refuses_a_ledger_with_data(team: tuple[dict[str, Ledger], str]) ->
     with pytest.raises(RuleViolation):
         admin.load_demo(drawdowns=10, year=2023)
     assert _count(maker, "drawdown") == before
+
+
+@pytest.mark.parametrize("edit", ["added", "changed after the anchor"])
+def test_the_daily_verify_from_the_anchor_still_sees_reference_rows(
+    team: tuple[dict[str, Ledger], str], edit: str
+) -> None:
+    people, firm = team
+    admin = people["admin"]
+    admin.close_month("2023-01")  # the anchor
+    admin.update_enterprise(firm, "北京改名科技有限公司", "C3911", "small")  # recorded after it
+    assert admin.verify_audit(since_anchor=True).ok
+    owner = _owner(admin)
+    with owner.transaction() as conn:
+        if edit == "added":
+            conn.execute(
+                text(
+                    "INSERT INTO enterprise (uscc, name, industry_code, size) "
+                    "VALUES ('91110108MA00000000', 'ghost', 'C3911', 'small')"
+                )
+            )
+        else:
+            conn.execute(text("UPDATE enterprise SET name = '假名' WHERE uscc = :u"), {"u": firm})
+    if owner is not admin:
+        owner.dispose()
+    result = admin.verify_audit(since_anchor=True)
+    assert not result.ok and "enterprise" in result.problem

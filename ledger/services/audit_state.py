@@ -11,9 +11,10 @@ payload; a user's role without the active flag); `state_from_record` reads those
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -50,6 +51,7 @@ _LEGACY_ACTIONS = {
 }
 
 
+@functools.cache
 def state_columns(table: str) -> tuple[str, ...]:
     """Every column of the table but surrogate ids (a new column is covered without a change here)."""
     columns = SQLModel.metadata.tables[table].columns
@@ -77,14 +79,21 @@ def payload_sha256(payload: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _row_state(table: str, row: Mapping[Any, Any]) -> dict[str, Any]:
+@functools.cache
+def _column_kinds(table: str) -> tuple[tuple[str, bool], ...]:
     columns = SQLModel.metadata.tables[table].columns
+    return tuple(
+        (name, name != "payload_sha256" and isinstance(columns[name].type, Boolean)) for name in state_columns(table)
+    )
+
+
+def _row_state(table: str, row: Mapping[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in state_columns(table):
+    for name, is_bool in _column_kinds(table):
         if name == "payload_sha256":
             out[name] = payload_sha256(str(row["payload"]))
         else:
-            out[name] = _plain(row[name], isinstance(columns[name].type, Boolean))
+            out[name] = _plain(row[name], is_bool)
     return out
 
 
@@ -113,17 +122,24 @@ def current_state(conn: Connection, table: str, key: Any) -> dict[str, Any]:
     return state
 
 
-def current_states(conn: Connection, table: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(key as text, state) for every row, streamed."""
+def current_states(
+    conn: Connection, table: str, keys: Collection[str] | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(key as text, state) for every row (or only the rows of `keys`), streamed."""
     spec = BY_TABLE[table]
     t = SQLModel.metadata.tables[table]
     rates = _rates(conn) if table == "tool" else {}
-    for row in conn.execute(select(t).execution_options(yield_per=5000)).mappings():
-        state = _row_state(table, row)
-        key = str(row[spec.key])
-        if table == "tool":
-            state["rates"] = rates.get(key, [])
-        yield key, state
+    queries = [select(t).execution_options(yield_per=5000)]
+    if keys is not None:
+        typed = [int(k) for k in keys] if spec.key == "id" else list(keys)
+        queries = [select(t).where(t.c[spec.key].in_(typed[i : i + 500])) for i in range(0, len(typed), 500)]
+    for query in queries:
+        for row in conn.execute(query).mappings():
+            state = _row_state(table, row)
+            key = str(row[spec.key])
+            if table == "tool":
+                state["rates"] = rates.get(key, [])
+            yield key, state
 
 
 def state_from_record(
@@ -148,10 +164,10 @@ def state_from_record(
 
 
 def differs(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
-    """The first column whose current value is not the recorded one (compared as canonical JSON values); a
-    recorded state from before a column existed is compared on the columns it has."""
+    """The first column whose current value is not the recorded one (compared as canonical JSON values when they
+    are not simply equal); a recorded state from before a column existed is compared on the columns it has."""
     for name, value in recorded.items():
-        if name not in current:
+        if name not in current or current[name] == value:
             continue
         if json.dumps(current[name], sort_keys=True, default=str) != json.dumps(
             value, sort_keys=True, default=str

@@ -110,6 +110,21 @@ def row_values(table: str, row: Mapping[str, Any]) -> list[Any]:
     return values
 
 
+def canonical_rows(table: str, rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """Rows read back in LEDGER_COLUMNS order, made canonical exactly as row_values makes a row being written (only
+    the date and boolean positions can differ between drivers); `audit verify` digests a million rows through it."""
+    typed = _ROW_PLAN[table][1]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in typed:
+            value = values[i]
+            if (kind := type(value)) not in _PLAIN:
+                values[i] = _BY_TYPE.get(kind, normalise)(value)
+        out.append(values)
+    return out
+
+
 class RowsDigest:
     """Incremental sha256 over the ledger rows one audit record created, table by table, in id order."""
 
