@@ -190,6 +190,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"数据库已就绪 (database ready): {result.url} — {changed}{loaded}{mode}")
     for note in result.notes:
         print(f"提示 (note): {note}", file=sys.stderr)
+    if args.policy and not result.policy_loaded:
+        raise CommandFailed(
+            f"错误 (error): 台账已有政策,未采用 {args.policy};请用 ledger policy set 提交变更并经复核 (this ledger "
+            f"already has its policy: --policy only seeds a new ledger; change it with `ledger policy set`)",
+            1,
+        )
     return 0
 
 
