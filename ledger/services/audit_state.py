@@ -83,7 +83,8 @@ def payload_sha256(payload: str) -> str:
 def _column_kinds(table: str) -> tuple[tuple[str, bool], ...]:
     columns = SQLModel.metadata.tables[table].columns
     return tuple(
-        (name, name != "payload_sha256" and isinstance(columns[name].type, Boolean)) for name in state_columns(table)
+        (name, name != "payload_sha256" and isinstance(columns[name].type, Boolean))
+        for name in state_columns(table)
     )
 
 
