@@ -8,7 +8,7 @@ there is no way to hand a Ledger a policy of one's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -29,10 +29,12 @@ from ledger.services import (
     balances,
     booking,
     closing,
+    console_role,
     events,
     identity,
     policy,
     reference,
+    safe_output,
     sqlconsole,
     staff_roles,
     users,
@@ -133,6 +135,13 @@ class Ledger:
             )
         return self._ro_engine
 
+    @property
+    def own_files(self) -> list[Any]:
+        """The files no output may overwrite: on SQLite the database and its -wal/-shm/-journal (safe_output)."""
+        if self.engine.dialect.name != "sqlite":
+            return []
+        return safe_output.ledger_files(self.engine.url.database)
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only connection: on SQLite a deferred snapshot that never takes the write lock."""
@@ -166,7 +175,9 @@ class Ledger:
             try:
                 with self.engine.begin() as conn:
                     users.log_refusal(conn, exc.actor, exc.action, str(exc), detail)
-            except DBAPIError:  # a read-only login (auditor) on PostgreSQL: the database refuses its writes too
+            except (
+                DBAPIError
+            ):  # a read-only login (auditor) on PostgreSQL: the database refuses its writes too
                 pass
             raise
         finally:
@@ -228,6 +239,10 @@ class Ledger:
             note = staff_roles.ensure_roles(conn)
             if note:
                 notes.append(note)
+            else:
+                note = console_role.ensure_console_role(conn)
+                if note:
+                    notes.append(note)
         self._policy = None
         return InitResult(self.url, changed, loaded, self.training_mode, tuple(notes))
 
@@ -397,8 +412,15 @@ class Ledger:
         with self.read() as conn:
             return audit.chain_head(conn)
 
-    def sql(self, query: str, limit: int | None = 500) -> sqlconsole.QueryResult:
-        return sqlconsole.run_query(self.read_only_engine, query, limit)
+    def sql(
+        self, query: str, limit: int | None = 500, timeout: float | None = None
+    ) -> sqlconsole.QueryResult:
+        """The auditors' console: one read-only query, enforced by the database (ledger.services.sqlconsole)."""
+        return sqlconsole.run_query(self.engine, query, limit, timeout)
+
+    def sql_rows(self, query: str, timeout: float | None = None) -> Generator[tuple[Any, ...], None, None]:
+        """The console's query streamed without a row cap: the header, then every row (CSV export to a file)."""
+        return sqlconsole.stream_query(self.engine, query, timeout)
 
     # -- demo data ---------------------------------------------------------------------------------------------
     def load_demo(
