@@ -191,6 +191,8 @@ def _sqlite_error(exc: Exception, statement: str, timeout: float) -> LedgerError
         return ReadOnlyViolation("一次只能执行一条语句 (one statement at a time)")
     if "not authorized" in message or "authorization denied" in message or "readonly" in message:
         return ReadOnlyViolation(_refused(statement, message))
+    if "syntax error" in message and not _looks_like_query(statement):
+        return ReadOnlyViolation(_refused(statement, message))
     if "too big" in message:
         return LedgerError(f"SQL错误: 单个值超过 {MAX_VALUE_BYTES // 2**20} MiB ({message})")
     return LedgerError(f"SQL错误: {message}")
