@@ -385,7 +385,7 @@ class Ledger:
         """A consistent copy while others keep writing; the permission check and the audit record bracket it."""
         with self.write("backup", out):
             pass
-        result = backups.backup(self.engine, out)
+        result = backups.backup(self.engine, out, self.own_files)
         with self.write("backup", out) as conn:
             audit.append_audit(
                 conn,

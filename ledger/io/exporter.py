@@ -151,6 +151,7 @@ def export_drawdowns(
     if format not in FORMATS:
         raise ValidationError.single("format", format, "格式应为 csv 或 xlsx")
     header = export_header(language)
+    _filters(ledger, year, month, tool)  # a bad filter is reported before the file is looked at
     rows = export_rows(ledger, year=year, month=month, tool=tool)
     with output_path(out, force=force, protect=ledger.own_files) as part:
         count = _write_csv(part, header, rows) if format == "csv" else _write_xlsx(part, header, rows)
