@@ -15,7 +15,7 @@ from ledger.cli.main import main
 from ledger.domain.errors import LedgerError
 from ledger.facade import Ledger
 from ledger.services.sqlconsole import QueryTimeout, ReadOnlyViolation
-from tests.conftest import PG_ADMIN_URL, is_pg
+from tests.conftest import PG_ADMIN_URL, is_pg, staff
 
 INFINITE = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
 
@@ -283,3 +283,20 @@ def test_without_the_console_role_the_console_refuses_and_names_the_fix(ledger: 
     finally:
         ledger.init()
     assert ledger.sql("SELECT 1").rows == [(1,)]
+
+
+def test_staff_logins_use_the_console_and_cannot_write_through_it(demo: Ledger) -> None:
+    """PostgreSQL: an auditor's and an operator's own logins reach the console's role (through their group); on
+    SQLite the same people are names in a training ledger. Neither can write through it."""
+    people = staff(demo, aud="auditor", olga="operator")
+    before = _state(demo)
+    for person in (people["aud"], people["olga"]):
+        assert person.sql("SELECT COUNT(*) FROM drawdown").rows == [(before[0],)]
+        if is_pg(demo.url):
+            assert person.sql("SELECT current_user").rows == [("ledger_console",)]
+        for statement in ("DELETE FROM drawdown", "SELECT set_config('role', 'ledger_operator', true)"):
+            with pytest.raises(LedgerError):
+                person.sql(statement)
+        person.dispose()
+    after = _state(demo)
+    assert after[:2] == before[:2] and demo.verify_audit().ok
