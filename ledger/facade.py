@@ -128,7 +128,8 @@ class Ledger:
 
     @property
     def read_only_engine(self) -> Engine:
-        """For the SQL console: SQLite opened with mode=ro; PostgreSQL as is, with READ ONLY transactions."""
+        """For reads (screens, reports, exports): SQLite opened with mode=ro; PostgreSQL the ordinary engine. The SQL
+        console does not use it: ledger.services.sqlconsole opens its own locked-down connection per query."""
         if self._ro_engine is None:
             self._ro_engine = (
                 make_engine(self.url, read_only=True) if self.url.startswith("sqlite") else self.engine
