@@ -8,7 +8,7 @@ there is no way to hand a Ledger a policy of one's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -29,10 +29,12 @@ from ledger.services import (
     balances,
     booking,
     closing,
+    console_role,
     events,
     identity,
     policy,
     reference,
+    safe_output,
     sqlconsole,
     staff_roles,
     users,
@@ -124,12 +126,20 @@ class Ledger:
 
     @property
     def read_only_engine(self) -> Engine:
-        """For the SQL console: SQLite opened with mode=ro; PostgreSQL as is, with READ ONLY transactions."""
+        """For reads (screens, reports, exports): SQLite opened with mode=ro; PostgreSQL the ordinary engine. The SQL
+        console does not use it: ledger.services.sqlconsole opens its own locked-down connection per query."""
         if self._ro_engine is None:
             self._ro_engine = (
                 make_engine(self.url, read_only=True) if self.url.startswith("sqlite") else self.engine
             )
         return self._ro_engine
+
+    @property
+    def own_files(self) -> list[Any]:
+        """The files no output may overwrite: on SQLite the database and its -wal/-shm/-journal (safe_output)."""
+        if self.engine.dialect.name != "sqlite":
+            return []
+        return safe_output.ledger_files(self.engine.url.database)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -236,6 +246,10 @@ class Ledger:
             note = staff_roles.ensure_roles(conn)
             if note:
                 notes.append(note)
+            else:
+                note = console_role.ensure_console_role(conn)
+                if note:
+                    notes.append(note)
         self._policies.clear()
         return InitResult(self.url, changed, loaded, self.training_mode, tuple(notes))
 
@@ -378,7 +392,7 @@ class Ledger:
         """A consistent copy while others keep writing; the permission check and the audit record bracket it."""
         with self.write("backup", out):
             pass
-        result = backups.backup(self.engine, out)
+        result = backups.backup(self.engine, out, self.own_files)
         with self.write("backup", out) as conn:
             audit.append_audit(
                 conn,
@@ -405,8 +419,15 @@ class Ledger:
         with self.read() as conn:
             return audit.chain_head(conn)
 
-    def sql(self, query: str, limit: int | None = 500) -> sqlconsole.QueryResult:
-        return sqlconsole.run_query(self.read_only_engine, query, limit)
+    def sql(
+        self, query: str, limit: int | None = 500, timeout: float | None = None
+    ) -> sqlconsole.QueryResult:
+        """The auditors' console: one read-only query, enforced by the database (ledger.services.sqlconsole)."""
+        return sqlconsole.run_query(self.engine, query, limit, timeout)
+
+    def sql_rows(self, query: str, timeout: float | None = None) -> Generator[tuple[Any, ...], None, None]:
+        """The console's query streamed without a row cap: the header, then every row (CSV export to a file)."""
+        return sqlconsole.stream_query(self.engine, query, timeout)
 
     # -- demo data ---------------------------------------------------------------------------------------------
     def load_demo(

@@ -288,3 +288,167 @@ def test_decimal_amounts_never_become_floats(seeded: Ledger) -> None:
     """A hand-picked hostile case the property may not hit: 0.1 + 0.2 fen-exact through the whole path."""
     booked = seeded.book(relending(uscc(1), amount=Decimal("0.10") + Decimal("0.20"), ext_ref="tiny"))
     assert seeded.sql(f"SELECT amount_fen FROM drawdown WHERE id = {booked.id}").rows == [(30,)]
+
+
+# -- XLSX import ----------------------------------------------------------------------------------------------
+xlsx_cells = st.one_of(
+    st.none(),
+    st.text(max_size=20),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)),
+    st.sampled_from(["=1+1", '=HYPERLINK("http://x","y")', "9999-12-31", "0000-01-01", "x" * 300]),
+)
+
+
+@st.composite
+def xlsx_files(draw: Any) -> list[list[Any]]:
+    rows: list[list[Any]] = [draw(st.one_of(st.just(HEADER), st.lists(st.sampled_from([*HEADER, "junk"]))))]
+    for i in range(draw(st.integers(min_value=0, max_value=3))):
+        row: list[Any] = list(GOOD)
+        row[11] = f"X{i}"
+        for col in draw(st.sets(st.integers(min_value=0, max_value=len(HEADER) - 1), max_size=3)):
+            row[col] = draw(xlsx_cells)
+        rows.append(row)
+    return rows
+
+
+def test_xlsx_importer_imports_all_or_nothing(seeded: Ledger, in_tmp: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    @settings(FUZZ, max_examples=max(5, EXAMPLES // 4))
+    @given(rows=xlsx_files())
+    def import_one(rows: list[list[Any]]) -> None:
+        path = in_tmp / "in.xlsx"
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in rows:
+            sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+        book.save(path)
+        before = _counts(seeded)
+        try:
+            result = import_drawdowns(seeded, path)
+        except LedgerError:
+            assert _counts(seeded) == before
+            return
+        if not result.ok:
+            assert _counts(seeded) == before
+
+    import_one()
+    assert seeded.verify_audit().ok
+
+
+# -- the inputs of issue 21, each a clear refusal that leaves the ledger as it was ----------------------------
+def _corpus(db_file: Path | None, tmp: Path) -> list[list[str]]:
+    long_cell = tmp / "long-cell.csv"
+    long_cell.write_text(",".join(HEADER) + "\n" + ",".join([*GOOD[:4], "x" * 131_073, *GOOD[5:]]) + "\n")
+    far_date = tmp / "far-date.csv"
+    far_date.write_text(",".join(HEADER) + "\n" + ",".join([*GOOD[:7], "9999-12-31", *GOOD[8:]]) + "\n")
+    long_ref = tmp / "long-ref.csv"
+    long_ref.write_text(",".join(HEADER) + "\n" + ",".join([*GOOD[:11], "R" * 61, ""]) + "\n")
+    fifo = tmp / "fifo.csv"
+    os.mkfifo(fifo)
+    nan_policy = tmp / "nan.toml"
+    nan_policy.write_text('[maker_checker]\ndefault_limit_yuan = "NaN"\n', encoding="utf-8")
+    book = [
+        "book",
+        "--tool",
+        "京民融",
+        "--institution",
+        BANK,
+        "--enterprise",
+        uscc(1),
+        "--maturity-on",
+        "2025-01-01",
+    ]
+    book += ["--amount", "1000.00", "--lend-rate", "3.5"]
+    corpus = [
+        ["sql", "SELECT 1 -- '\n; COMMIT; CREATE TABLE proof(a int); SELECT 'x' --'"],
+        ["sql", "/**/COPY (SELECT 1) TO PROGRAM 'id > /tmp/ledger-fuzz-proof'"],
+        ["sql", "SELECT pg_read_file('/etc/hostname')"],
+        [
+            "sql",
+            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT COUNT(*) FROM r",
+            "--timeout",
+            "1",
+        ],
+        ["sql", "SELECT 1", "--limit", "0"],
+        ["sql", "SELECT 1", "--timeout", "NaN"],
+        ["export", "drawdowns", "--out", "/nonexistent/dir/x.xlsx", "--format", "xlsx"],
+        ["import", "drawdowns", "/dev/zero"],
+        ["import", "enterprises", "/dev/zero"],
+        ["import", "drawdowns", str(tmp)],
+        ["import", "drawdowns", str(fifo)],
+        ["import", "drawdowns", str(long_cell)],
+        ["import", "drawdowns", str(far_date)],
+        ["import", "drawdowns", str(long_ref)],
+        ["import", "drawdowns", str(far_date), "--rejects", "/nonexistent/dir/r.csv"],
+        ["close", "--month", "0000-01"],
+        ["close", "--month", "9999-12"],
+        [*book, "--drawn-on", "9999-12-31"],
+        [*book, "--drawn-on", "2024-01-01", "--ref", "R" * 61],
+        ["check", "share", "--year", "9999"],
+        ["check", "share", "--year", "0000"],
+        ["--config", "/dev/zero", "tools"],
+        ["--config", str(tmp), "tools"],
+        ["policy", "set", "maker_checker.default_limit_yuan", "NaN", "--from", "2024-01-01", "--reason", "x"],
+        ["policy", "set", "maker_checker.default_limit_yuan", "-5", "--from", "2024-01-01", "--reason", "x"],
+        ["policy", "set", "share.threshold", "5", "--from", "2024-01-01", "--reason", "x"],
+        ["--db", "mysql://root@localhost/ledger", "tools"],
+        ["--db", str(tmp / "new.db"), "init", "--policy", str(nan_policy)],
+    ]
+    if db_file is not None:
+        corpus += [
+            ["export", "drawdowns", "--out", str(db_file)],
+            ["export", "drawdowns", "--out", f"{db_file}-wal", "--force"],
+            ["import", "drawdowns", str(far_date), "--rejects", str(db_file), "--force"],
+            ["sql", "SELECT 1", "--format", "csv", "--out", str(db_file), "--force"],
+            ["backup", str(db_file)],
+        ]
+    return corpus
+
+
+def test_the_inputs_of_the_trust_review_are_refused_cleanly(seeded: Ledger, in_tmp: Path) -> None:
+    db_file = None if seeded.engine.dialect.name != "sqlite" else Path(str(seeded.engine.url.database))
+    before = _counts(seeded)
+    for argv in _corpus(db_file, in_tmp):
+        db = [] if argv[0] == "--db" else ["--db", seeded.url]
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            try:
+                code = main([*db, "--user", "fuzzer", *argv])
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+        gc.collect()
+        message = err.getvalue()
+        assert code in (1, 2), f"{argv[:4]}: exit {code}: {message[-300:]}"
+        assert message.strip() and "Traceback" not in message and "internal error" not in message, argv[:4]
+        assert _counts(seeded) == before, argv[:4]
+    assert not Path("/tmp/ledger-fuzz-proof").exists()
+    verdict = seeded.verify_audit()
+    assert verdict.ok, verdict.problem
+
+
+def test_references_longer_than_60_are_refused_not_cut(seeded: Ledger, in_tmp: Path) -> None:
+    """Cut to 60, two refs sharing their first 60 characters collided and the second was skipped as "already
+    there" (exit 0); now a longer ref is the row's error naming the field and the limit, and nothing is written."""
+    before = _counts(seeded)
+    stem = "R" * 60
+    path = in_tmp / "twins.csv"
+    rows = [[*GOOD[:3], uscc(3), *GOOD[4:11], stem + tail, ""] for tail in ("A", "B")]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([HEADER, *rows])
+    result = import_drawdowns(seeded, path)
+    assert not result.ok and result.skipped == 0
+    assert {(e.row, e.column) for e in result.errors} == {(1, "ref"), (2, "ref")}
+    assert all("60" in e.rule for e in result.errors)
+    assert _counts(seeded) == before
+    rows = [[*GOOD[:3], uscc(3), *GOOD[4:11], stem[:59] + tail, ""] for tail in ("A", "B")]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([HEADER, *rows])
+    result = import_drawdowns(seeded, path)  # 60 characters each: both kept whole
+    assert result.ok and result.new == 2
+    refs = {r[0] for r in seeded.sql(f"SELECT ext_ref FROM drawdown WHERE ext_ref LIKE '{stem[:59]}%'").rows}
+    assert refs == {stem[:59] + "A", stem[:59] + "B"}

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from ledger.cli.common import add_json_flag, jsonable, open_ledger
-from ledger.domain.dates import parse_date
+from ledger.domain.dates import check_year, parse_date
 from ledger.domain.money import fen_to_yuan
 from ledger.rules.checks import SEVERITY_NAMES, Finding, has_errors
 from ledger.rules.share import ShareResult, ShareRow, display_percent
@@ -45,7 +45,10 @@ def _kind_arg(text: str) -> str:
 def _year_arg(text: str) -> int:
     if not (text.isdigit() and len(text) == 4):
         raise argparse.ArgumentTypeError("年份应为四位数字,如 2025")
-    return int(text)
+    try:
+        return check_year(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _key_area_arg(text: str) -> bool:

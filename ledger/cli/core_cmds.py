@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import sys
@@ -15,6 +16,7 @@ from ledger.domain.errors import ValidationError
 from ledger.domain.money import fen_to_yuan, format_yuan
 from ledger.services.approval import Queued
 from ledger.services.drawdown_rules import BookingRequest
+from ledger.services.sqlconsole import DEFAULT_ROW_CAP, DEFAULT_TIMEOUT_S, MAX_ROW_CAP
 
 
 def _head_arg(text: str) -> tuple[int, str]:
@@ -156,10 +158,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = audit.add_parser("head", help="审计链头:记录数与末条哈希 (COUNT HASH)")
     p.set_defaults(func=cmd_audit_head)
 
-    p = sub.add_parser("sql", help="只读SQL查询 (read-only SQL)")
+    p = sub.add_parser(
+        "sql",
+        help="只读SQL查询 (read-only SQL: one query, run by the database as a read-only role, with a time limit)",
+    )
     p.add_argument("query")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--limit", type=int, default=500, help="row cap for table output (0: none)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_ROW_CAP,
+        help=f"row cap (default {DEFAULT_ROW_CAP}, at most {MAX_ROW_CAP:,}); 0 = every row, only with "
+        "--format csv --out FILE",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help=f"seconds (default {DEFAULT_TIMEOUT_S:g})"
+    )
+    p.add_argument(
+        "--out", metavar="FILE", help="write the result to FILE (never the ledger; --force replaces)"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=cmd_sql)
 
 
@@ -395,15 +413,20 @@ def cmd_audit_head(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    if args.limit < 0 or args.limit > MAX_ROW_CAP:
+        raise ValidationError.single(
+            "--limit", args.limit, f"须在 0–{MAX_ROW_CAP:,} 之间 (0 to {MAX_ROW_CAP:,})"
+        )
+    if args.limit == 0 and not (args.format == "csv" and args.out):
+        raise ValidationError.single(
+            "--limit",
+            0,
+            "不限行数仅用于 --format csv --out FILE (every row only when streaming CSV to a file)",
+        )
     ledger = open_ledger(args)
-    if args.format == "csv":
-        from ledger.services.sqlconsole import stream_query
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        for row in stream_query(ledger.read_only_engine, args.query):
-            writer.writerow(row)
-        return 0
-    result = ledger.sql(args.query, None if args.format == "json" or args.limit == 0 else args.limit)
+    if args.out:
+        return _sql_to_file(ledger, args)
+    result = ledger.sql(args.query, args.limit, args.timeout)
     if args.format == "json":
         print(
             json.dumps(
@@ -412,11 +435,61 @@ def cmd_sql(args: argparse.Namespace) -> int:
                 indent=1,
             )
         )
-        return 0
-    _print_table(result.columns, [[_plain(v) for v in r] for r in result.rows])
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows([_csv_cell(v) for v in r] for r in result.rows)
+    else:
+        _print_table(result.columns, [[_plain(v) for v in r] for r in result.rows])
     shown = len(result.rows)
-    print(f"({shown} 行{' of >' + str(shown) + ',已截断 (truncated)' if result.truncated else ''})")
+    note = _capped_note(shown) if result.truncated else f"({shown} 行 rows)"
+    print(note, file=sys.stdout if args.format == "table" else sys.stderr)
     return 0
+
+
+def _capped_note(shown: int) -> str:
+    return (
+        f"({shown} 行,结果多于 {shown} 行,已截断 — {shown} of more than {shown} rows; --limit N, or "
+        "--format csv --limit 0 --out FILE for every row)"
+    )
+
+
+def _sql_to_file(ledger: Any, args: argparse.Namespace) -> int:
+    """CSV streamed to a file (every row with --limit 0) or the capped result as JSON/CSV/table text."""
+    from ledger.services.safe_output import open_output
+
+    count, truncated = 0, False
+    with open_output(
+        args.out, "w", force=args.force, protect=ledger.own_files, encoding="utf-8-sig", newline=""
+    ) as handle:
+        if args.format == "csv":
+            writer = csv.writer(handle)
+            with contextlib.closing(ledger.sql_rows(args.query, args.timeout)) as rows:
+                writer.writerow(next(rows))
+                for row in rows:
+                    if args.limit and count >= args.limit:
+                        truncated = True
+                        break
+                    writer.writerow([_csv_cell(v) for v in row])
+                    count += 1
+        else:
+            result = ledger.sql(args.query, args.limit, args.timeout)
+            count, truncated = len(result.rows), result.truncated
+            if args.format == "json":
+                records = [dict(zip(result.columns, map(_plain, r), strict=True)) for r in result.rows]
+                handle.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
+            else:
+                with contextlib.redirect_stdout(handle):
+                    _print_table(result.columns, [[_plain(v) for v in r] for r in result.rows])
+    print(f"已写入 {count} 行到 {args.out}" + (" " + _capped_note(count) if truncated else ""))
+    return 0
+
+
+def _csv_cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading `'`; numbers stay numbers."""
+    from ledger.io.readers import safe_cell
+
+    return safe_cell(value) if isinstance(value, str) else _plain(value)
 
 
 def _plain(value: Any) -> Any:

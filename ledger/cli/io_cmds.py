@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("file", help="CSV (UTF-8, UTF-8 BOM or GB18030) or XLSX")
     p.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
     p.add_argument("--rejects", metavar="OUT.csv", help="write rejected rows with their errors here")
+    p.add_argument("--force", action="store_true", help="replace an existing --rejects file")
     add_json_flag(p)
     p.set_defaults(func=cmd_import_drawdowns)
 
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("file")
     p.add_argument("--dry-run", action="store_true")
     p.add_argument("--rejects", metavar="OUT.csv")
+    p.add_argument("--force", action="store_true", help="replace an existing --rejects file")
     add_json_flag(p)
     p.set_defaults(func=cmd_import_enterprises)
 
@@ -51,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--header", choices=("en", "zh"), default="en", help="column names: English (default) or Chinese"
     )
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="never the ledger itself; an existing file only with --force")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=cmd_export_drawdowns)
 
 
@@ -111,7 +114,9 @@ def cmd_import_drawdowns(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     bar = _ProgressBar() if sys.stderr.isatty() else None
     try:
-        result = import_drawdowns(ledger, args.file, dry_run=args.dry_run, rejects=args.rejects, progress=bar)
+        result = import_drawdowns(
+            ledger, args.file, dry_run=args.dry_run, rejects=args.rejects, progress=bar, force=args.force
+        )
     finally:
         if bar is not None:
             bar.done()
@@ -147,7 +152,9 @@ def cmd_import_drawdowns(args: argparse.Namespace) -> int:
 def cmd_import_enterprises(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
-        result = import_enterprises(ledger, args.file, dry_run=args.dry_run, rejects=args.rejects)
+        result = import_enterprises(
+            ledger, args.file, dry_run=args.dry_run, rejects=args.rejects, force=args.force
+        )
     finally:
         ledger.dispose()
     for column in result.ignored_columns:
@@ -188,6 +195,7 @@ def cmd_export_drawdowns(args: argparse.Namespace) -> int:
             month=args.month,
             tool=args.tool,
             language=args.header,
+            force=args.force,
         )
     finally:
         ledger.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from ledger.cli.common import CommandFailed, open_ledger
 
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="只生成这些工具 (codes or Chinese names; default: every tool with activity or balance)",
     )
     monthly.add_argument("--out", default=".", help="输出目录 (default: current directory)")
+    monthly.add_argument("--force", action="store_true", help="replace this period's report files in --out")
     monthly.add_argument("--generated-at", help="报告上的生成时间, ISO 8601 (fixed → byte-identical PDFs)")
     monthly.add_argument("--edition", default="zh", help="模板版本 templates/pdf/<edition>.toml (default zh)")
     monthly.set_defaults(func=run_monthly)
@@ -31,6 +33,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     verify = rsub.add_parser("verify", help="核对 PDF 是否与登记一致 (exit 0 match, 1 not)")
     verify.add_argument("file", help="PDF file")
     verify.set_defaults(func=run_verify)
+
+
+def _check_outputs(ledger: Any, args: argparse.Namespace, batch: Any) -> None:
+    """Before any work: the period's report files already in --out are replaced only with --force, and never when
+    one of them is the ledger itself (ledger.services.safe_output)."""
+    from pathlib import Path
+
+    from ledger.reports import figures
+    from ledger.services.safe_output import check_target
+
+    directory = Path(args.out).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise CommandFailed(f"--out {directory}: 不是目录 (not a directory)", 1)
+    pattern = batch.file_name(figures.Period.parse(args.month), "*")
+    for existing in sorted(directory.glob(pattern)) if directory.is_dir() else ():
+        check_target(existing, force=args.force, protect=ledger.own_files)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -42,6 +60,7 @@ def run_monthly(args: argparse.Namespace) -> int:
     from ledger.reports import batch  # reportlab loads only when a report is made (CLI start-up stays fast)
 
     ledger = open_ledger(args)
+    _check_outputs(ledger, args, batch)
     try:
         results = batch.monthly_reports(
             ledger, args.month, args.tool, args.out, args.generated_at, edition=args.edition

@@ -14,6 +14,8 @@ from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engi
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
+from ledger.domain.errors import LedgerError
+
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "migrations"
 DEFAULT_DB = "ledger.db"
@@ -25,6 +27,11 @@ def resolve_url(db: str | None = None) -> str:
     if "://" in value:
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite:", "postgresql+psycopg://")):
+            raise LedgerError(
+                f"不支持的数据库 (unsupported database URL {value.split('://', 1)[0]}://…): the ledger runs on "
+                "SQLite (a file path or sqlite:///PATH) or PostgreSQL (postgresql://USER@HOST/DB)"
+            )
         return value
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 

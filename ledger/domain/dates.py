@@ -18,11 +18,32 @@ _PATTERNS = (
 )
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 
+# The dates the ledger accepts anywhere (bookings, imports, statuses, checks, closes): the first structural tools
+# and the policy epoch are later than 1990, and nothing in a ledger lies beyond 2099.
+MIN_DATE = date(1990, 1, 1)
+MAX_DATE = date(2099, 12, 31)
+RANGE_RULE = (
+    f"日期须在 {MIN_DATE} 至 {MAX_DATE} 之间 (dates from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()})"
+)
+YEAR_RULE = f"年份须在 {MIN_DATE.year}–{MAX_DATE.year} 之间 (years {MIN_DATE.year} to {MAX_DATE.year})"
+
+
+def check_date_range(day: date) -> date:
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValueError(f"{RANGE_RULE}: {day.isoformat()}")
+    return day
+
+
+def check_year(year: int) -> int:
+    if not MIN_DATE.year <= year <= MAX_DATE.year:
+        raise ValueError(f"{YEAR_RULE}: {year}")
+    return year
+
 
 def parse_date(value: object) -> date:
     """2023-03-31, 2023/3/31, 2023年3月31日, 2023.3.31 or 20230331; a datetime or date passes through."""
     if isinstance(value, date):
-        return value if type(value) is date else date(value.year, value.month, value.day)
+        return check_date_range(value if type(value) is date else date(value.year, value.month, value.day))
     return _parse_date_text(str(value))
 
 
@@ -37,9 +58,10 @@ def _parse_date_text(value: str) -> date:
         if m:
             y, mo, d = (int(g) for g in m.groups())
             try:
-                return date(y, mo, d)
+                day = date(y, mo, d)
             except ValueError as exc:
                 raise ValueError(f"日期不存在 (no such date: {text})") from exc
+            return check_date_range(day)
     raise ValueError("日期格式应为 2023-03-31、2023/3/31 或 2023年3月31日")
 
 
@@ -47,7 +69,7 @@ def parse_month(text: str) -> tuple[int, int]:
     m = _MONTH.match(text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise ValueError("月份格式应为 YYYY-MM (e.g. 2023-03)")
-    return int(m.group(1)), int(m.group(2))
+    return check_year(int(m.group(1))), int(m.group(2))
 
 
 def month_key(day: date) -> str:

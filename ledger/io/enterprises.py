@@ -53,7 +53,12 @@ class EnterpriseImportResult:
 
 
 def import_enterprises(
-    ledger: Ledger, path: str | Path, *, dry_run: bool = False, rejects: str | Path | None = None
+    ledger: Ledger,
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    rejects: str | Path | None = None,
+    force: bool = False,
 ) -> EnterpriseImportResult:
     """The directory is thousands of rows, not millions: it is read whole, checked, then written at once."""
     started = time.perf_counter()
@@ -63,7 +68,7 @@ def import_enterprises(
     if problems:
         raise ValidationError(problems)
     result = EnterpriseImportResult(str(path), dry_run, ignored_columns=header.ignored)
-    rejects_file = RejectsFile(rejects, table.header)
+    rejects_file = RejectsFile(rejects, table.header, force=force, protect=ledger.own_files)
     records = [
         (n, raw, {name: raw[i] for name, i in header.index.items()})
         for n, raw in enumerate(table.rows, start=1)

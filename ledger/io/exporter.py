@@ -30,7 +30,9 @@ from ledger.domain.money import fen_to_yuan, ppm_to_rate
 from ledger.facade import Ledger
 from ledger.io.columns import DRAWDOWN_COLUMNS, export_header
 from ledger.io.importer import format_status
+from ledger.io.readers import FORMULA_STARTS, safe_cell
 from ledger.services.reference import statuses_of
+from ledger.services.safe_output import output_path
 
 FORMATS = ("csv", "xlsx")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
@@ -127,6 +129,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str):
+        return str(safe_cell(value))
     return str(value)
 
 
@@ -139,22 +143,26 @@ def export_drawdowns(
     month: int | None = None,
     tool: str | None = None,
     language: str = "en",
+    force: bool = False,
 ) -> ExportResult:
-    """Writes the export file; CSV is UTF-8 with BOM (Excel on Chinese Windows opens it correctly)."""
+    """Writes the export file; CSV is UTF-8 with BOM (Excel on Chinese Windows opens it correctly). The file goes
+    through ledger.services.safe_output: never onto the ledger, an existing file only with `force`, whole or not
+    at all. Text a spreadsheet would run as a formula is written as text (`safe_cell`)."""
     if format not in FORMATS:
         raise ValidationError.single("format", format, "格式应为 csv 或 xlsx")
     header = export_header(language)
+    _filters(ledger, year, month, tool)  # a bad filter is reported before the file is looked at
     rows = export_rows(ledger, year=year, month=month, tool=tool)
-    path = Path(out)
-    count = _write_csv(path, header, rows) if format == "csv" else _write_xlsx(path, header, rows)
-    return ExportResult(str(path), format, count)
+    with output_path(out, force=force, protect=ledger.own_files) as part:
+        count = _write_csv(part, header, rows) if format == "csv" else _write_xlsx(part, header, rows)
+    return ExportResult(str(Path(out)), format, count)
 
 
 def _write_csv(path: Path, header: list[str], rows: Iterator[list[Any]]) -> int:
     count = 0
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
+        writer.writerow([_text(h) for h in header])
         for row in rows:
             writer.writerow([_text(v) for v in row])
             count += 1
@@ -187,7 +195,18 @@ def _write_xlsx(path: Path, header: list[str], rows: Iterator[list[Any]]) -> int
             elif isinstance(value, Decimal) or value is None:
                 cells.append(value)
             else:
-                cells.append(str(value))
+                cells.append(_text_cell(sheet, str(value)))
         sheet.append(cells)
     book.save(path)
     return count
+
+
+def _text_cell(sheet: Any, value: str) -> Any:
+    """Text stays text: openpyxl would store a string starting with `=` as a live formula (data_type `f`)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if not value.startswith(FORMULA_STARTS):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell

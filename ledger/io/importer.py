@@ -246,6 +246,7 @@ def import_drawdowns(
     dry_run: bool = False,
     rejects: str | Path | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> ImportResult:
     """Imports a CSV/XLSX drawdown file in one transaction. File-level problems (unreadable file, missing
     columns) raise ValidationError/FileFormatError before anything is opened for writing; row problems are
@@ -263,7 +264,11 @@ def import_drawdowns(
         _drain(table)
         raise ValidationError(problems)
     result = ImportResult(str(path), table.encoding, dry_run, ignored_columns=header_map.ignored)
-    rejects_file = RejectsByRow(rejects, table.header, path)
+    try:
+        rejects_file = RejectsByRow(rejects, table.header, path, force=force, protect=ledger.own_files)
+    except BaseException:
+        _drain(table)
+        raise
     try:
         with ledger.connect() as conn:
             transaction = conn.begin()

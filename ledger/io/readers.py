@@ -4,6 +4,12 @@ CSV encodings: UTF-8, UTF-8 with BOM, and GB18030 (Excel on Chinese Windows; a s
 encoding is decided from the first megabyte; a file that changes encoding later fails with a clear message rather
 than importing mojibake. XLSX is read with openpyxl in read-only mode so memory stays flat at a million rows.
 
+Limits, checked before anything is read: the file must be a regular file (not a directory, device or FIFO: `import
+drawdowns /dev/zero` is refused at once) of at most `MAX_IMPORT_BYTES` (1 GiB; a million-row CSV is about 250 MB);
+a CSV cell holds at most `MAX_CELL_CHARS` (131,072) characters — a longer one is an error naming its line. CSV
+cells written by `ledger export` with a leading `'` before a formula character (see `safe_cell`) are read back
+without it.
+
 Every cell comes out as text. Spreadsheet numbers arrive from openpyxl as int or float; a float is turned into the
 shortest decimal text that round-trips (repr), which is exactly what the cell holds in the file's XML, and is never
 used in arithmetic: money parsing downstream is Decimal only.
@@ -15,6 +21,8 @@ import codecs
 import csv
 import hashlib
 import io
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -25,10 +33,46 @@ from typing import Any
 from ledger.domain.errors import LedgerError
 
 SNIFF_BYTES = 1 << 20
+MAX_IMPORT_BYTES = 1 << 30
+MAX_CELL_CHARS = 131_072  # the csv module's field limit; Excel's own cell limit is 32,767
+# OWASP's CSV-injection rule: a text cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FileFormatError(LedgerError):
     """The file cannot be read as a table (unknown format, undecodable text, empty)."""
+
+
+def safe_cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula gets a leading `'` (CSV); numbers, dates and other text are
+    unchanged (amounts stay numbers)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def unquote_cell(value: str) -> str:
+    """The reverse of `safe_cell` for a CSV cell read back: `'=x` is `=x`; any other text is unchanged."""
+    if value[:1] == "'" and value[1:2] and value[1:2] in FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+def check_input_file(path: Path, limit: int = MAX_IMPORT_BYTES) -> int:
+    """The file's size, or FileFormatError when it is missing, not a regular file, or larger than `limit`."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise FileFormatError(f"文件不存在 (no such file): {path}") from None
+    except OSError as exc:
+        raise FileFormatError(f"无法读取文件 (cannot read {path}: {exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise FileFormatError(f"不是普通文件 (not a regular file — a directory, device or FIFO): {path}")
+    if info.st_size > limit:
+        raise FileFormatError(
+            f"文件过大 (file of {info.st_size:,} bytes is over the limit of {limit:,} bytes): {path}"
+        )
+    return info.st_size
 
 
 def detect_encoding(head: bytes) -> str:
@@ -79,9 +123,14 @@ class Table:
 def open_table(path: str | Path) -> Table:
     """Opens a CSV or XLSX file; the caller iterates `rows` once (streamed)."""
     path = Path(path)
-    if not path.exists():
-        raise FileFormatError(f"文件不存在 (no such file): {path}")
-    with path.open("rb") as probe:
+    check_input_file(path)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO swapped in: no wait
+    except OSError as exc:
+        raise FileFormatError(f"无法读取文件 (cannot read {path}: {exc.strerror})") from None
+    with os.fdopen(descriptor, "rb") as probe:
+        if not stat.S_ISREG(os.fstat(probe.fileno()).st_mode):
+            raise FileFormatError(f"不是普通文件 (not a regular file — a directory, device or FIFO): {path}")
         head = probe.read(SNIFF_BYTES)
     if head.startswith(b"PK\x03\x04") or path.suffix.lower() in (".xlsx", ".xlsm"):
         return _open_xlsx(path)
@@ -101,6 +150,9 @@ def _open_csv(path: Path, encoding: str) -> Table:
     except UnicodeDecodeError as exc:
         handle.close()
         raise FileFormatError(f"无法识别文件编码 (not UTF-8 or GB18030): {exc}") from None
+    except csv.Error as exc:
+        handle.close()
+        raise _csv_problem(reader.line_num, exc) from None
     header = [h.strip() for h in header]
     width = len(header)
 
@@ -110,6 +162,8 @@ def _open_csv(path: Path, encoding: str) -> Table:
                 cells = list(map(str.strip, row))  # one C-level pass: a bulk import reads millions of cells
                 if not any(cells):
                     continue
+                if "'" in "".join(cells):
+                    cells = [unquote_cell(c) for c in cells]
                 if len(cells) < width:
                     cells += [""] * (width - len(cells))
                 yield cells
@@ -117,10 +171,21 @@ def _open_csv(path: Path, encoding: str) -> Table:
             raise FileFormatError(
                 f"文件第{reader.line_num}行起编码与开头不一致 (encoding changes mid-file, detected {encoding}): {exc}"
             ) from None
+        except csv.Error as exc:
+            raise _csv_problem(reader.line_num, exc) from None
         finally:
             handle.close()
 
     return Table(path, "csv", encoding, header, rows())
+
+
+def _csv_problem(line: int, exc: csv.Error) -> FileFormatError:
+    if "field larger than field limit" in str(exc):
+        return FileFormatError(
+            f"文件第{line}行:单元格超过 {MAX_CELL_CHARS:,} 个字符 (line {line}: a cell is longer than "
+            f"{MAX_CELL_CHARS:,} characters)"
+        )
+    return FileFormatError(f"文件第{line}行无法作为CSV读取 (line {line}: {exc})")
 
 
 def _open_xlsx(path: Path) -> Table:

@@ -9,13 +9,17 @@ import never reads the file twice; a rejected one pays one more streaming read, 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
-from ledger.io.readers import open_table
+from ledger.io.readers import open_table, safe_cell
+from ledger.services.safe_output import check_target, open_output
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,27 @@ def problems_text(problems: list[RowError]) -> str:
 
 
 class RejectsFile:
-    """The rejects CSV, written row by row, opened on the first rejected row; `path` None writes nothing."""
+    """The rejects CSV, written row by row, opened on the first rejected row; `path` None writes nothing.
 
-    def __init__(self, path: str | Path | None, header: list[str]) -> None:
+    The file goes through ledger.services.safe_output: the target is checked when the object is made (before
+    the import reads anything: never the ledger, an existing file only with `force`), written to a temporary file
+    and renamed at `close`. Cells that a spreadsheet would run as formulas are written as text (`safe_cell`)."""
+
+    def __init__(
+        self,
+        path: str | Path | None,
+        header: list[str],
+        *,
+        force: bool = False,
+        protect: Iterable[str | os.PathLike[str]] = (),
+    ) -> None:
         self.path, self.header = path, header
-        self._handle: TextIO | None = None
+        self._handle: IO[Any] | None = None
         self._writer: Any = None
+        self._output: contextlib.ExitStack | None = None
+        self.force, self.protect = force, list(protect)
+        if path is not None:
+            check_target(path, force=force, protect=self.protect)
 
     def write(self, row_no: int, raw: list[str], problems: list[RowError]) -> None:
         self.write_text(row_no, raw, problems_text(problems))
@@ -52,19 +71,25 @@ class RejectsFile:
             return
         if self._writer is None:
             self._open()
-        self._writer.writerow([*raw, row_no, text])
+        self._writer.writerow([*map(safe_cell, raw), row_no, safe_cell(text)])
 
     def _open(self) -> None:
         assert self.path is not None
-        self._handle = Path(self.path).open("w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by close()
-        self._writer = csv.writer(self._handle)
-        self._writer.writerow([*self.header, "行号 (row)", "错误 (errors)"])
+        self._output = contextlib.ExitStack()
+        self._handle = self._output.enter_context(
+            open_output(
+                self.path, "w", force=self.force, protect=self.protect, encoding="utf-8-sig", newline=""
+            )
+        )
+        self._writer = csv.writer(self._handle)  # type: ignore[arg-type]
+        self._writer.writerow([*map(safe_cell, self.header), "行号 (row)", "错误 (errors)"])
 
     def close(self) -> None:
         if self.path is not None and self._writer is None:
             self._open()  # a clean run leaves a header-only file, never a stale one from an earlier run
-        if self._handle is not None:
-            self._handle.close()
+        if self._output is not None:
+            self._output.close()
+            self._output = None
 
 
 class RejectsByRow:
@@ -74,8 +99,16 @@ class RejectsByRow:
     after), never across chunks: `end_chunk` writes the chunk's rejects to the spill in row order, so the
     spill is in file order and one pass over the source joins them."""
 
-    def __init__(self, path: str | Path | None, header: list[str], source: str | Path) -> None:
-        self.out = RejectsFile(path, header)
+    def __init__(
+        self,
+        path: str | Path | None,
+        header: list[str],
+        source: str | Path,
+        *,
+        force: bool = False,
+        protect: Iterable[str | os.PathLike[str]] = (),
+    ) -> None:
+        self.out = RejectsFile(path, header, force=force, protect=protect)
         self.source = source
         self._chunk: list[tuple[int, str]] = []
         self._spill: TextIO | None = None

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Select, String, and_, case, func, select, typ
 from ledger.config import Config
 from ledger.db.engine import CACHED_PAGE_COSTS, pg_local_settings
 from ledger.db.models import Drawdown, DrawdownEvent, Enterprise, Institution, ShareMonth, ToolRecord
-from ledger.domain.dates import month_bounds, parse_month
+from ledger.domain.dates import MAX_DATE, MIN_DATE, YEAR_RULE, month_bounds, parse_month
 from ledger.domain.errors import NotFound, ValidationError
 from ledger.domain.money import fen_to_yuan, round_half_up
 
@@ -233,8 +233,8 @@ class _Scope:
 
 def period(year: int, as_of: date | None = None) -> tuple[date, date]:
     """The calendar year up to as_of (default: the year's last day, i.e. everything booked in the year)."""
-    if not 1900 <= year <= 9999:
-        raise ValidationError.single("year", year, "年份应为四位数 (a four-digit year)")
+    if not MIN_DATE.year <= year <= MAX_DATE.year:
+        raise ValidationError.single("year", year, YEAR_RULE)
     start = date(year, 1, 1)
     end = as_of or date(year, 12, 31)
     if not start <= end <= date(year, 12, 31):

@@ -2,7 +2,7 @@
 
 SQLite: the sqlite3 online backup API on the engine's own raw connection, copying every page in one step, i.e.
 under one read transaction; in WAL mode writers carry on meanwhile and the copy is the database as of one commit.
-The copy is written to OUT.part, checked (`PRAGMA integrity_check`, then the audit chain) and renamed, so OUT
+The copy is written to a temporary file beside OUT, checked (`PRAGMA integrity_check`, then the audit chain) and renamed, so OUT
 never holds half a copy. PostgreSQL: `pg_dump --format=custom`, which reads everything in one snapshot; restore
 with `createdb NEW && pg_restore --no-owner --dbname NEW OUT` (docs/reliability.md).
 """
@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 from ledger.db.engine import make_engine
 from ledger.domain.errors import LedgerError
 from ledger.services import audit_verify as audit
+from ledger.services.safe_output import output_path
 
 
 @dataclass(frozen=True)
@@ -42,23 +44,18 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def backup(engine: Engine, out: str | os.PathLike[str]) -> BackupResult:
+def backup(
+    engine: Engine, out: str | os.PathLike[str], protect: Iterable[str | os.PathLike[str]] = ()
+) -> BackupResult:
+    """A backup never replaces a file (not even with --force: an older backup is worth keeping) and is never
+    written onto the ledger (`protect`: its files); it is written beside OUT and renamed (safe_output)."""
     target = Path(out).expanduser().absolute()
-    if target.exists():
-        raise LedgerError(f"{target}: 文件已存在,不覆盖 (exists; choose a new name)")
-    if not target.parent.is_dir():
-        raise LedgerError(f"{target.parent}: 目录不存在 (no such directory)")
-    part = target.with_name(target.name + ".part")
-    part.unlink(missing_ok=True)
-    try:
+    with output_path(target, force=False, protect=protect) as part:
         if engine.dialect.name == "sqlite":
             verified = _backup_sqlite(engine, part)
         else:
             _backup_postgres(engine, part)
             verified = None
-        os.replace(part, target)
-    finally:
-        part.unlink(missing_ok=True)
     return BackupResult(target, engine.dialect.name, target.stat().st_size, _sha256(target), verified)
 
 

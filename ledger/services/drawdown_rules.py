@@ -19,6 +19,7 @@ from ledger.domain.eligibility import eligibility_problem
 from ledger.domain.enterprise import EnterpriseFacts
 from ledger.domain.errors import FieldProblem, ValidationError
 from ledger.domain.key_area import KeyAreaDefinition, classify
+from ledger.domain.limits import length_problems
 from ledger.domain.money import MoneyError, interest_fen, parse_rate, parse_yuan, rate_to_ppm, yuan_to_fen
 from ledger.tools import Catalogue, Tool
 
@@ -106,7 +107,14 @@ class CheckedFields:
 
 def check_fields(request: BookingRequest, catalogue: Catalogue) -> CheckedFields:
     """Every rule about the request's own fields (tool, dates, amounts, rates, bill, term); collects problems."""
-    problems: list[FieldProblem] = []
+    problems: list[FieldProblem] = length_problems(
+        {
+            "ext_ref": request.ext_ref,
+            "batch_ref": request.batch_ref,
+            "override_reason": request.override_reason,
+            "bill_range": request.bill_range,
+        }
+    )
     warnings: list[str] = []
     tool = resolve_tool(catalogue, request.tool, problems)
 
@@ -143,8 +151,8 @@ def check_fields(request: BookingRequest, catalogue: Catalogue) -> CheckedFields
         problems.append(FieldProblem("lend_rate", "", "贷款/贴现利率必填 (end-borrower rate required)"))
 
     values: dict[str, Any] = {
-        "batch_ref": (request.batch_ref or "").strip()[:60],
-        "ext_ref": (request.ext_ref or "").strip()[:60],
+        "batch_ref": (request.batch_ref or "").strip(),
+        "ext_ref": (request.ext_ref or "").strip(),
         "override_reason": (request.override_reason or "").strip(),
         "bill_no": None,
         "bill_range": None,

@@ -20,6 +20,7 @@ from ledger.domain.enterprise import (
 )
 from ledger.domain.errors import FieldProblem, NotFound, ValidationError, nul_problems
 from ledger.domain.industry import industry_problem, normalise_industry
+from ledger.domain.limits import length_problems
 from ledger.domain.uscc import normalise_uscc, uscc_problem
 from ledger.services.audit import append_audit, begin_audit, reference_payload
 
@@ -77,6 +78,7 @@ def get_institution(conn: Connection, code: str) -> Institution:
 def add_institution(conn: Connection, actor: str, code: str, name: str, type_: str = "") -> int:
     code, name = code.strip(), name.strip()
     problems = nul_problems({"institution_code": code, "institution_name": name, "institution_type": type_})
+    problems += length_problems({"institution_name": name})
     if not code or len(code) > 40:
         problems.append(
             FieldProblem("institution_code", code, "机构代码必填,至多40字符 (required, ≤ 40 characters)")

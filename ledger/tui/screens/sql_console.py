@@ -1,11 +1,12 @@
-"""SQL console for audits: read-only (Ledger.sql: a read-only connection, one statement), results capped at 500
-rows with "500 of >500" when there are more, CSV export of the full result streamed to a file, and the documented
-views with their columns beside the editor."""
+"""SQL console for audits, the same implementation as `ledger sql` (ledger.services.sqlconsole: one query, run by
+the database as a read-only role with a time limit), results capped at 500 rows with "500 of >500" when there are
+more, CSV export of the full result streamed to a file (never the ledger, never over an existing file), and the
+documented views with their columns beside the editor."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
-from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -15,7 +16,9 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Static, TextArea, Tree
 
+from ledger.io.readers import safe_cell
 from ledger.services import queries, sqlconsole
+from ledger.services.safe_output import open_output
 from ledger.tui.errors import describe
 from ledger.tui.i18n import t
 from ledger.tui.screens.base import LedgerScreen
@@ -136,12 +139,16 @@ class SqlConsoleScreen(LedgerScreen):
     def export(self, query: str, path: str) -> None:
         """Every row, not just the 500 on screen, streamed from the read-only engine straight to the file."""
         try:
-            rows = sqlconsole.stream_query(self.ledger.read_only_engine, query)
             count = -1
-            with Path(path).open("w", newline="", encoding="utf-8-sig") as fh:
+            with (
+                open_output(path, "w", protect=self.ledger.own_files, newline="", encoding="utf-8-sig") as fh,
+                contextlib.closing(self.ledger.sql_rows(query)) as rows,
+            ):
                 writer = csv.writer(fh)
                 for row in rows:
-                    writer.writerow([cell(v) if v is not None else "" for v in row])
+                    writer.writerow(
+                        ["" if v is None else safe_cell(v) if isinstance(v, str) else cell(v) for v in row]
+                    )
                     count += 1
         except Exception as exc:
             self.post_message(Exported(describe(exc), False))
