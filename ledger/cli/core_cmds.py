@@ -211,8 +211,16 @@ def cmd_tools(args: argparse.Namespace) -> int:
                 lend_rate_cap=t.lend_rate_cap,
                 annual_quota_yuan=t.annual_quota_yuan,
                 tenors_months=list(t.tenors_months),
+                funding_basis=t.funding_basis,
+                aliases=list(t.aliases),
+                sources=t.fact_sources(),
                 rates=[
-                    {"effective_on": p.effective_on, "tenor_months": p.tenor_months, "rate": p.rate}
+                    {
+                        "effective_on": p.effective_on,
+                        "tenor_months": p.tenor_months,
+                        "rate": p.rate,
+                        "source": p.source,
+                    }
                     for p in t.rate_table.points
                 ],
             )

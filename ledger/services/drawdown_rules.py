@@ -75,11 +75,15 @@ def resolve_tool(catalogue: Catalogue, name: str, problems: list[FieldProblem]) 
 
 
 def tenor_for(tool: Tool, drawn_on: date, maturity_on: date) -> int:
-    """The shortest allowed tenor that covers the term (支农支小 3/6/12 months); 0 for single-rate tools."""
-    for months in tool.tenors_months:
+    """The tenor whose rate the drawdown takes: the shortest allowed tenor that covers its own term (支农支小
+    3/6/12 months). A tool with no tenors of its own that follows a table by tenor (a product configured onto the
+    支农支小 table) takes the shortest tabled tenor covering the term. A term longer than every tenor takes the
+    longest (the term check refuses it anyway); 0 for single-rate tables."""
+    tenors = tool.tenors_months or tuple(t for t in tool.rate_table.tenors if t)
+    for months in tenors:
         if maturity_on <= add_months(drawn_on, months):
             return months
-    return 0
+    return max(tenors, default=0)
 
 
 def prepare_drawdown(
