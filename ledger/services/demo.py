@@ -369,7 +369,9 @@ def _drawdowns(
         request = _request(rng, tool, firm, bank, on, serial)
         rules = policy.config_on(on)
         try:
-            prepared = prepare_drawdown(request, rules.catalogue, firm.facts, rules.key_areas)
+            prepared = prepare_drawdown(
+                request, rules.catalogue, firm.facts, rules.key_areas, rules.definitions()
+            )
         except Exception:
             stats["rejected"] += 1
             continue

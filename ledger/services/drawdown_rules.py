@@ -7,7 +7,7 @@ month closed) are the caller's; everything decidable from the inputs is here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,6 +19,7 @@ from ledger.domain.eligibility import eligibility_problem
 from ledger.domain.enterprise import EnterpriseFacts
 from ledger.domain.errors import FieldProblem, ValidationError
 from ledger.domain.key_area import KeyAreaDefinition, classify
+from ledger.domain.measures import measures_met, measures_text
 from ledger.domain.money import MoneyError, interest_fen, parse_rate, parse_yuan, rate_to_ppm, yuan_to_fen
 from ledger.tools import Catalogue, Tool
 
@@ -45,6 +46,7 @@ class BookingRequest:
     ext_ref: str = ""
     override_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    office: str = ""  # the PBOC office that handled it; blank: the bank's office
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,11 @@ def prepare_drawdown(
     catalogue: Catalogue,
     facts: EnterpriseFacts | None,
     key_areas: KeyAreaDefinition,
+    measures: Mapping[str, KeyAreaDefinition] | None = None,
 ) -> PreparedDrawdown:
-    """Validates every field and computes the derived ones; raises ValidationError listing all problems."""
-    return judge_borrower(check_fields(request, catalogue), facts, key_areas)
+    """Validates every field and computes the derived ones; raises ValidationError listing all problems.
+    `measures`: the definitions the borrower is classified under at booking besides the key areas."""
+    return judge_borrower(check_fields(request, catalogue), facts, key_areas, measures)
 
 
 @dataclass
@@ -146,7 +150,14 @@ def check_fields(request: BookingRequest, catalogue: Catalogue) -> CheckedFields
     if lend_rate is None and _blank(request.lend_rate):
         problems.append(FieldProblem("lend_rate", "", "贷款/贴现利率必填 (end-borrower rate required)"))
 
+    office = (request.office or "").strip()
+    if len(office) > 60:
+        problems.append(
+            FieldProblem("office", office, "经办行名称至多60字符 (office: at most 60 characters)")
+        )
     values: dict[str, Any] = {
+        "office": office,
+        "measures": None,
         "batch_ref": (request.batch_ref or "").strip()[:60],
         "ext_ref": (request.ext_ref or "").strip()[:60],
         "override_reason": (request.override_reason or "").strip(),
@@ -221,7 +232,10 @@ def check_fields(request: BookingRequest, catalogue: Catalogue) -> CheckedFields
 
 
 def judge_borrower(
-    checked: CheckedFields, facts: EnterpriseFacts | None, key_areas: KeyAreaDefinition
+    checked: CheckedFields,
+    facts: EnterpriseFacts | None,
+    key_areas: KeyAreaDefinition,
+    measures: Mapping[str, KeyAreaDefinition] | None = None,
 ) -> PreparedDrawdown:
     """The borrower's half: eligibility for the tool on drawn_on (or an override reason) and the key-area
     decision; raises ValidationError with every problem of both halves, the fields' first. The returned
@@ -241,6 +255,8 @@ def judge_borrower(
     values = checked.values
     values["key_area"] = decision.key_area if decision else False
     values["key_area_reason"] = decision.reason if decision else ""
+    met = measures_met(facts, drawn_on, measures or {}, tool.eligibility) if facts else ()
+    values["measures"] = measures_text(met)
     return PreparedDrawdown(tool, values, tuple(warnings))
 
 
