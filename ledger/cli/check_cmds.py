@@ -16,9 +16,10 @@ from typing import Any
 
 from ledger.cli.common import CommandFailed, add_json_flag, jsonable, open_ledger
 from ledger.domain.dates import parse_date
+from ledger.domain.errors import ValidationError
 from ledger.domain.money import fen_to_yuan
 from ledger.rules.checks import SEVERITY_NAMES, Finding, has_errors
-from ledger.rules.share import ShareResult, ShareRow, display_percent, quarter_period
+from ledger.rules.share import ShareResult, ShareRow, display_percent, period, quarter_period
 
 KIND_WORDS = {
     "relending": "relending",
@@ -129,16 +130,21 @@ def _period_args(p: argparse.ArgumentParser, ranges: bool = False) -> None:
 def _period(args: argparse.Namespace) -> tuple[date | None, date | None]:
     """--quarter, or --from/--to; (None, None) for --year/--as-of. Exits 2 naming the clash."""
     start, end = args.start, args.end
-    if args.quarter:
-        if start or end or args.as_of:
-            raise CommandFailed(
-                "--quarter 不能与 --from/--to/--as-of 同用 (use one way to give the period)", 2
-            )
-        start, end = quarter_period(args.quarter)
-    if (start or end) and args.as_of:
-        raise CommandFailed("--as-of 不能与 --from/--to 同用 (use --to)", 2)
-    if not (start or end or args.year):
-        raise CommandFailed("须指定 --year、--quarter 或 --from/--to (give the period)", 2)
+    try:
+        if args.quarter:
+            if start or end or args.as_of:
+                raise CommandFailed(
+                    "--quarter 不能与 --from/--to/--as-of 同用 (use one way to give the period)", 2
+                )
+            start, end = quarter_period(args.quarter)
+        if (start or end) and args.as_of:
+            raise CommandFailed("--as-of 不能与 --from/--to 同用 (use --to)", 2)
+        if not (start or end or args.year):
+            raise CommandFailed("须指定 --year、--quarter 或 --from/--to (give the period)", 2)
+        if start or end:  # (--year/--as-of problems keep their exit 1, as before --from/--to existed)
+            period(args.year, args.as_of, start=start, end=end)
+    except ValidationError as exc:  # a period that cannot be: a usage error, not a failing share (exit 1)
+        raise CommandFailed(f"用法错误 (usage error): {exc}", 2) from None
     return start, end
 
 
