@@ -492,7 +492,7 @@ class Ledger:
 
     def share_drilldown(
         self,
-        year: int,
+        year: int | None,
         as_of: date | None = None,
         *,
         key_area: bool | None = None,
