@@ -22,17 +22,29 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ledger.domain.enterprise import ALL_STATUSES, normalise_status
-from ledger.domain.key_area import KeyAreaDefinition
+from ledger.domain.enterprise import ALL_STATUSES, SIZES, normalise_status
+from ledger.domain.key_area import KEY_AREA, KeyAreaDefinition
+from ledger.domain.measures import TARGET
 from ledger.domain.money import MoneyError, parse_rate, parse_yuan
-from ledger.tools import BUILT_IN, RATE_TABLES, Catalogue
+from ledger.tools import BUILT_IN, RATE_TABLES, Catalogue, Tool
 
-POLICY_SECTIONS = ("share", "inclusive", "tools", "maker_checker")
+POLICY_SECTIONS = ("share", "measures", "inclusive", "tools", "maker_checker")
 LOCAL_SECTIONS = ("ui",)
 MAX_CONFIG_BYTES = (
     256 * 1024
 )  # a ledger.toml is a few lines; refuse anything that is not a small regular file
-_TOOL_FIELDS = ("annual_quota_yuan", "balance_cap_yuan", "lend_rate_cap", "rate_table")
+_TOOL_FIELDS = ("annual_quota_yuan", "balance_cap_yuan", "lend_rate_cap", "rate_table", "funding_basis")
+# What a measure's definition (share.* for the rule's key areas, measures.NAME.* for the others) may set.
+_DEFINITION_FIELDS = (
+    "label",
+    "source",
+    "statuses",
+    "manufacturing",
+    "high_tech_manufacturing",
+    "industry_prefixes",
+    "industry_label",
+    "sizes",
+)
 _INDUSTRY_PREFIX = re.compile(r"^[A-T]\d{0,4}$")
 
 
@@ -51,9 +63,20 @@ class Config:
     approval_limit_yuan: Decimal | None = None
     approval_limits_by_tool: dict[str, Decimal] = field(default_factory=dict)
     source: str = "defaults"
+    # Every measure's definition by name, the rule's key areas (`key_area`) included; `target` (each tool's own
+    # target group) needs none. `share_measure` is the measure the ≥50% rule and `check share` default to.
+    measures: dict[str, KeyAreaDefinition] = field(default_factory=dict)
+    share_measure: str = KEY_AREA
 
     def approval_limit(self, tool_code: str) -> Decimal | None:
         return self.approval_limits_by_tool.get(tool_code, self.approval_limit_yuan)
+
+    def definitions(self) -> dict[str, KeyAreaDefinition]:
+        """Every defined measure, the rule's key areas first."""
+        return {KEY_AREA: self.key_areas, **{k: v for k, v in self.measures.items() if k != KEY_AREA}}
+
+    def measure_names(self) -> list[str]:
+        return [*self.definitions(), TARGET]
 
 
 @dataclass(frozen=True)
@@ -124,28 +147,27 @@ def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
 def config_from_dict(data: Mapping[str, Any], source: str = "dict") -> Config:
     """Validates every value (type and range, the key named) and builds the Config; raises ConfigError."""
     share = _section(data, "share")
-    statuses = _strings(share.get("statuses", list(KeyAreaDefinition().statuses)), "share.statuses")
-    for status in statuses:
-        try:
-            normalise_status(status)
-        except ValueError:
+    key_areas = _definition(share, "share", KEY_AREA, KeyAreaDefinition())
+    measures: dict[str, KeyAreaDefinition] = {KEY_AREA: key_areas}
+    measure_sections = _section(data, "measures")
+    for name, section in measure_sections.items():
+        if name in (KEY_AREA, TARGET) or not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", name):
             raise ConfigError(
-                f"share.statuses: unknown status {status!r} ({', '.join(ALL_STATUSES)})"
-            ) from None
-    prefixes = _strings(share.get("industry_prefixes", []), "share.industry_prefixes")
-    for prefix in prefixes:
-        if not _INDUSTRY_PREFIX.match(prefix):
-            raise ConfigError(
-                f"share.industry_prefixes: {prefix!r} is not a GB/T 4754 code prefix (e.g. I65)"
+                f"measures.{name}: not a measure name (lower-case letters, digits, _; not {KEY_AREA}/{TARGET})"
             )
-    key_areas = KeyAreaDefinition(
-        statuses=tuple(normalise_status(s) for s in statuses),
-        manufacturing=_bool(share.get("manufacturing", True), "share.manufacturing"),
-        high_tech_manufacturing=_bool(
-            share.get("high_tech_manufacturing", True), "share.high_tech_manufacturing"
-        ),
-        industry_prefixes=prefixes,
-    )
+        if not isinstance(section, dict):
+            raise ConfigError(f"measures.{name}: a section, not {section!r}")
+        measures[name] = _definition(
+            section,
+            f"measures.{name}",
+            name,
+            KeyAreaDefinition(statuses=(), high_tech_manufacturing=False, name=name, label=name),
+        )
+    share_measure = share.get("measure", KEY_AREA)
+    if share_measure not in measures:
+        raise ConfigError(
+            f"share.measure: {share_measure!r} is not a defined measure ({', '.join(measures)})"
+        )
     threshold = _decimal(share.get("threshold", "0.50"), "share.threshold")
     if not Decimal(0) < threshold <= Decimal(1):
         raise ConfigError(f"share.threshold: a share above 0 and at most 1 (0.50 = 50%), not {threshold}")
@@ -164,6 +186,8 @@ def config_from_dict(data: Mapping[str, Any], source: str = "dict") -> Config:
             if name not in _TOOL_FIELDS:
                 raise ConfigError(f"tools.{tool.code}.{name}: unknown setting ({', '.join(_TOOL_FIELDS)})")
         changes: dict[str, Any] = {}
+        if settings.get("funding_basis") is not None:
+            tool = _funding_basis(tool, settings["funding_basis"])
         if settings.get("rate_table") is not None:
             name = settings["rate_table"]
             if name not in RATE_TABLES:
@@ -201,7 +225,72 @@ def config_from_dict(data: Mapping[str, Any], source: str = "dict") -> Config:
             k: _yuan(v, f"maker_checker.tools.{k}", zero_ok=True) for k, v in by_tool.items() if v is not None
         },
         source=source,
+        measures=measures,
+        share_measure=share_measure,
     )
+
+
+def _definition(
+    section: Mapping[str, Any], prefix: str, name: str, base: KeyAreaDefinition
+) -> KeyAreaDefinition:
+    """A measure's definition from its policy section (share.* or measures.NAME.*), every value validated."""
+    for key in section:
+        if key not in _DEFINITION_FIELDS and not (prefix == "share" and key in ("threshold", "measure")):
+            raise ConfigError(f"{prefix}.{key}: unknown setting ({', '.join(_DEFINITION_FIELDS)})")
+    statuses = _strings(section.get("statuses", list(base.statuses)), f"{prefix}.statuses")
+    for status in statuses:
+        try:
+            normalise_status(status)
+        except ValueError:
+            raise ConfigError(
+                f"{prefix}.statuses: unknown status {status!r} ({', '.join(ALL_STATUSES)})"
+            ) from None
+    prefixes = _strings(
+        section.get("industry_prefixes", list(base.industry_prefixes)), f"{prefix}.industry_prefixes"
+    )
+    for code in prefixes:
+        if not _INDUSTRY_PREFIX.match(code):
+            raise ConfigError(
+                f"{prefix}.industry_prefixes: {code!r} is not a GB/T 4754 code prefix (e.g. I65)"
+            )
+    sizes = _strings(section.get("sizes", list(base.sizes)), f"{prefix}.sizes")
+    for size in sizes:
+        if size not in SIZES:
+            raise ConfigError(f"{prefix}.sizes: {size!r} is not a size ({', '.join(SIZES)})")
+    texts = {}
+    for key in ("label", "source", "industry_label"):
+        value = section.get(key, getattr(base, key))
+        if not isinstance(value, str) or len(value) > 500:
+            raise ConfigError(f"{prefix}.{key}: a text of at most 500 characters, not {value!r}")
+        texts[key] = value
+    return KeyAreaDefinition(
+        statuses=tuple(normalise_status(s) for s in statuses),
+        manufacturing=_bool(section.get("manufacturing", base.manufacturing), f"{prefix}.manufacturing"),
+        high_tech_manufacturing=_bool(
+            section.get("high_tech_manufacturing", base.high_tech_manufacturing),
+            f"{prefix}.high_tech_manufacturing",
+        ),
+        industry_prefixes=prefixes,
+        sizes=sizes,
+        name=name,
+        **texts,
+    )
+
+
+def _funding_basis(tool: Tool, value: Any) -> Tool:
+    """The tool drawing on the national tool `value` names (its code or exact name), of the same kind."""
+    key = f"tools.{tool.code}.funding_basis"
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: a national tool's code or name, not {value!r}")
+    national = {t.code: t for t in BUILT_IN if t.region == "全国"}
+    basis = next((t for t in national.values() if value.strip() in (t.code, t.name, *t.aliases)), None)
+    if basis is None:
+        raise ConfigError(f"{key}: {value!r} is not a national tool ({', '.join(sorted(national))})")
+    if basis.kind != tool.kind:
+        raise ConfigError(f"{key}: {basis.name} is {basis.kind_name}; {tool.name} is {tool.kind_name}")
+    if basis.code == tool.funding_basis:
+        return tool  # the built-in basis, with its own source
+    return tool.drawing_on(basis, f"policy {key} (set in the ledger)")
 
 
 # -- dotted keys ---------------------------------------------------------------------------------------------------

@@ -261,9 +261,10 @@ class Ledger:
         self.engine.dispose()
 
     # -- reference data ----------------------------------------------------------------------------------------
-    def add_institution(self, code: str, name: str, type_: str = "") -> int:
+    def add_institution(self, code: str, name: str, type_: str = "", office: str = "") -> int:
+        """`office`: the PBOC office (营业管理部, 中关村中心支行 …) that handles the bank's drawdowns by default."""
         with self.write("reference", code) as conn:
-            return reference.add_institution(conn, self.actor, code, name, type_)
+            return reference.add_institution(conn, self.actor, code, name, type_, office)
 
     def add_enterprise(self, uscc: str, name: str, industry_code: str, size: str) -> int:
         with self.write("reference", uscc) as conn:
@@ -456,24 +457,40 @@ class Ledger:
     # -- rules (issue 3) ---------------------------------------------------------------------------------------
     def share(
         self,
-        year: int,
+        year: int | None = None,
         as_of: date | None = None,
         *,
         kind: str | None = None,
         tool: str | None = None,
         institution: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        office: str | None = None,
+        measure: str | None = None,
+        basis: str | None = None,
+        by_institution: bool = True,
     ) -> share_rules.ShareResult:
-        """The key-area share of `year` up to `as_of` (default the year's end); `tool` is a code or Chinese name."""
+        """The share of `year` up to `as_of` (default the year's end), or of `start`…`end`; `tool` is a code or
+        Chinese name; `office` the PBOC office that handled the drawdowns; `measure` a measure's name (default
+        the rule's); `basis` 'booked' or 'known' (default: known for the year in progress)."""
         code = self.tool(tool).code if tool else None
+        _first, last = share_rules.period(year, as_of, start=start, end=end)
         with self.read() as conn:
             return share_rules.compute_share(
                 conn,
-                self.config_on(as_of or date(year, 12, 31)),
+                self.config_on(last),
                 year,
                 as_of,
                 kind=kind,
                 tool_code=code,
                 institution_code=institution,
+                start=start,
+                end=end,
+                office=office,
+                measure=measure,
+                basis=basis,
+                config_on=self.config_on,
+                by_institution=by_institution,
             )
 
     def share_preview(
@@ -502,7 +519,7 @@ class Ledger:
 
     def share_drilldown(
         self,
-        year: int,
+        year: int | None,
         as_of: date | None = None,
         *,
         key_area: bool | None = None,
@@ -513,6 +530,9 @@ class Ledger:
         include_reversed: bool = False,
         limit: int = 500,
         offset: int = 0,
+        start: date | None = None,
+        end: date | None = None,
+        office: str | None = None,
     ) -> list[dict[str, Any]]:
         """The drawdowns behind a share figure, a page at a time, each with why it counted or did not."""
         code = self.tool(tool).code if tool else None
@@ -521,6 +541,9 @@ class Ledger:
                 conn,
                 year,
                 as_of,
+                start=start,
+                end=end,
+                office=office,
                 key_area=key_area,
                 tool_code=code,
                 institution_code=institution,

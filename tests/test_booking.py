@@ -39,7 +39,8 @@ def firm(ledger: Ledger) -> str:
 
 def test_rate_defaults_from_the_dated_table_and_key_area_reason_is_kept(ledger: Ledger, firm: str) -> None:
     booked = book_now(ledger, relending(firm))
-    assert booked.values["cb_rate_ppm"] == 17500  # special tools 1.75 % on 2023-03-01
+    # 京民融 draws on 支农支小 (an unconfirmed basis): a 12-month loan takes the 1-year rate, 2.00 % on 2023-03-01
+    assert booked.values["cb_rate_ppm"] == 20000
     assert booked.values["key_area"] is True
     assert "高新技术企业" in booked.values["key_area_reason"]
     row = ledger.sql(
@@ -50,7 +51,7 @@ def test_rate_defaults_from_the_dated_table_and_key_area_reason_is_kept(ledger: 
 
 def test_a_differing_rate_is_kept_and_flagged_not_rejected(ledger: Ledger, firm: str) -> None:
     booked = book_now(ledger, relending(firm, cb_rate="1.80"))
-    assert booked.values["cb_rate_ppm"] == 18000 and booked.values["table_rate_ppm"] == 17500
+    assert booked.values["cb_rate_ppm"] == 18000 and booked.values["table_rate_ppm"] == 20000
     assert booked.warnings and "不符" in booked.warnings[0]
     flagged = ledger.sql(f"SELECT rate_differs FROM v_drawdown WHERE drawdown_id = {booked.id}").rows[0][0]
     assert int(flagged) == 1

@@ -111,20 +111,24 @@ def test_term_beyond_the_tool_limit(world: Ledger) -> None:
 
 
 def test_rollovers_beyond_the_limit(world: Ledger) -> None:
-    rolled = book(world, 1, drawn_on="2023-01-10", maturity_on="2023-06-30")
+    special = {"tool": "设备更新改造专项再贷款", "principal": "100.00", "lend_rate": "3.00"}
+    rolled = world.book(
+        relending(uscc(1), amount=None, drawn_on="2023-01-10", maturity_on="2023-06-30", **special)
+    ).id
     world.rollover(rolled, "2023-12-31")
     world.rollover(rolled, "2024-06-30")
-    assert only(findings(world), "rollovers") == []  # 京民融 allows two
-    [finding] = only(findings(world, with_tool(make_config(), "JMR", max_rollovers=1)), "rollovers")
+    assert only(findings(world), "rollovers") == []  # the special tools allow two
+    [finding] = only(findings(world, with_tool(make_config(), "SBGX", max_rollovers=1)), "rollovers")
     assert finding.drawdown_ids == (rolled,) and (finding.figure, finding.limit) == ("2次", "≤1次")
 
 
 def test_rate_differing_from_the_table_is_a_warning(world: Ledger) -> None:
-    odd = book(world, 1, cb_rate="2.00")  # the 专项工具 table says 1.75 on 2023-03-01
+    # 京民融 draws on 支农支小: its 1-year rate on 2023-03-01 is 2.00 (a 12-month loan, not the 3-month 1.70).
+    odd = book(world, 1, cb_rate="1.75")
     book(world, 1)
     [finding] = only(findings(world), "rate_table")
     assert finding.severity == "warning" and finding.drawdown_ids == (odd,)
-    assert (finding.figure, finding.limit) == ("2.00%", "1.75%")
+    assert (finding.figure, finding.limit) == ("1.75%", "2.00%")
     assert not has_errors(findings(world))
 
 
@@ -193,7 +197,7 @@ def test_inclusive_limit_per_borrower_across_tools(world: Ledger) -> None:
 
 
 def test_findings_sort_errors_first(world: Ledger) -> None:
-    book(world, 1, cb_rate="2.00")
+    book(world, 1, cb_rate="1.75")
     book(world, 2, "500.00")
     found = findings(world)
     assert [f.severity for f in found] == sorted((f.severity for f in found), key=lambda s: s != "error")

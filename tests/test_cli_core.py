@@ -62,7 +62,7 @@ def test_book_reverse_repay_rollover_from_the_command_line(cli_db: str) -> None:
         cli_db,
         "book",
         "--tool",
-        "京创融",
+        "设备更新改造专项再贷款",  # rollable; 100% of the principal
         "--institution",
         "313100000013",
         "--enterprise",
@@ -71,10 +71,10 @@ def test_book_reverse_repay_rollover_from_the_command_line(cli_db: str) -> None:
         "2023/3/1",
         "--maturity-on",
         "2024年3月1日",
-        "--amount",
+        "--principal",
         "1,000,000",
         "--lend-rate",
-        "3.5",
+        "3.0",
     )
     assert code == 0, err
     drawdown = int(out.strip())

@@ -15,7 +15,8 @@ from tests.factories import add_borrower, relending, setup_bank
 def booked(ledger: Ledger) -> int:
     setup_bank(ledger)
     firm = add_borrower(ledger, 1, industry="C3911", statuses=(("高新技术企业", date(2022, 1, 1), None),))
-    return ledger.book(relending(firm, tool="京创融", amount="1000000.00")).id
+    # A special tool (1 year, rollable twice); 60% of the principal: 1,666,666.67 × 60% = 1,000,000.00.
+    return ledger.book(relending(firm, tool="科技创新再贷款", amount=None, principal="1666666.67")).id
 
 
 def balance(ledger: Ledger, day: str) -> int:

@@ -80,10 +80,12 @@ def test_the_rule_gives_what_the_drawdowns_give_for_any_as_of_and_scope(
                 scope_args.get("institution_code"),
             )
             start, end = share.period(2024, as_of)
-            mixed = share._gather_rows(conn, start, end, scope, True)
-            plain = share._Figures()
-            share._fold_drawdowns(conn, plain, start, end, scope, True)
-            assert _figures(mixed) == _figures(plain), (as_of, scope_args)
+            for name in ("key_area", "sci_tech", "private_small", "target"):
+                measure = share._measure(busy.config, name)
+                mixed = share._gather_rows(conn, start, end, scope, True, measure)
+                plain = share._Figures()
+                share._fold_drawdowns(conn, plain, start, end, end, scope, True, measure)
+                assert _figures(mixed) == _figures(plain), (as_of, scope_args, name)
         whole = share.compute_share(conn, busy.config, 2024, as_of)
         raw = conn.execute(
             text(

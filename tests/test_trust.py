@@ -285,20 +285,14 @@ def test_a_cut_tail_is_caught_against_a_head_kept_outside(
                 conn.execute(text("DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)"))
         if cut == "drawdowns":  # rebuild the summary as an attacker would, from what is left
             with owner.transaction() as conn:
-                for (year, month, tool, key_area, bank), figures in recomputed(conn).items():
+                keys = ("year", "month", "tool_code", "key_area", "institution_id", "office", "measures")
+                figures = ("drawdowns", "amount_fen", "reversed", "reversed_fen")
+                for key, values in recomputed(conn).items():
+                    row = dict(zip(keys, key, strict=True)) | dict(zip(figures, values, strict=True))
+                    names = ", ".join(row)
                     conn.execute(
-                        text("INSERT INTO share_month VALUES (:y, :m, :t, :k, :b, :n, :f, :r, :rf)"),
-                        dict(
-                            y=year,
-                            m=month,
-                            t=tool,
-                            k=key_area,
-                            b=bank,
-                            n=figures[0],
-                            f=figures[1],
-                            r=figures[2],
-                            rf=figures[3],
-                        ),
+                        text(f"INSERT INTO share_month ({names}) VALUES ({', '.join(':' + n for n in row)})"),
+                        row,
                     )
         capsys.readouterr()
         assert _cli(auditor, "audit", "verify", "--expect-head", f"{count}:{digest}") == 1

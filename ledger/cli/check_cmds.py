@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from ledger.cli.common import add_json_flag, jsonable, open_ledger
+from ledger.cli.common import CommandFailed, add_json_flag, jsonable, open_ledger
 from ledger.domain.dates import check_year, parse_date
+from ledger.domain.errors import ValidationError
 from ledger.domain.money import fen_to_yuan
 from ledger.rules.checks import SEVERITY_NAMES, Finding, has_errors
-from ledger.rules.share import ShareResult, ShareRow, display_percent
+from ledger.rules.share import ShareResult, ShareRow, display_percent, period, quarter_period
 
 KIND_WORDS = {
     "relending": "relending",
@@ -77,8 +78,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = actions.add_parser(
         "share", help="重点领域占比,达标退出码0,未达标1 (key-area share; exit 0 pass, 1 fail)"
     )
-    _period_args(p)
+    _period_args(p, ranges=True)
     _scope_args(p)
+    p.add_argument(
+        "--measure",
+        default=None,
+        help="口径:key_area(默认,98号重点领域)、broad、sci_tech、green、culture、agriculture、private_small、target",
+    )
+    p.add_argument(
+        "--basis",
+        choices=("booked", "known"),
+        default=None,
+        help="booked: 按登记时认定(已报送的数字); known: 按现知信息 (default: known for the year in progress)",
+    )
     add_json_flag(p)
     p.set_defaults(func=cmd_share)
 
@@ -90,8 +102,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = actions.add_parser(
         "drilldown", help="占比背后的逐笔明细及计入原因 (the drawdowns behind a share figure)"
     )
-    _period_args(p)
+    _period_args(p, ranges=True)
     _scope_args(p)
+    p.add_argument(
+        "--reclassified",
+        action="store_true",
+        help="仅列出按现知信息与登记时认定不同的发放及原因 (drawdowns classified differently as now known)",
+    )
+    p.add_argument("--measure", default=None, help="与 --reclassified 同用的口径 (default: the rule's)")
     p.add_argument("--key-area", type=_key_area_arg, default=None, help="yes: 仅重点领域; no: 仅非重点领域")
     p.add_argument("--month", help="YYYY-MM, 仅该月")
     p.add_argument("--include-reversed", action="store_true", help="同时列出已冲正(不计入)的发放")
@@ -101,15 +119,43 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_drilldown)
 
 
-def _period_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--year", type=_year_arg, required=True, help="考核年度 (calendar year)")
+def _period_args(p: argparse.ArgumentParser, ranges: bool = False) -> None:
+    p.add_argument("--year", type=_year_arg, required=not ranges, help="考核年度 (calendar year)")
     p.add_argument("--as-of", type=_date_arg, default=None, help="截止日 (default: the year's last day)")
+    if ranges:
+        p.add_argument(
+            "--from", dest="start", type=_date_arg, default=None, help="起始日 (any period: with --to)"
+        )
+        p.add_argument("--to", dest="end", type=_date_arg, default=None, help="截止日 (inclusive)")
+        p.add_argument("--quarter", default=None, help="季度,如 2023Q1 (a calendar quarter)")
+
+
+def _period(args: argparse.Namespace) -> tuple[date | None, date | None]:
+    """--quarter, or --from/--to; (None, None) for --year/--as-of. Exits 2 naming the clash."""
+    start, end = args.start, args.end
+    try:
+        if args.quarter:
+            if start or end or args.as_of:
+                raise CommandFailed(
+                    "--quarter 不能与 --from/--to/--as-of 同用 (use one way to give the period)", 2
+                )
+            start, end = quarter_period(args.quarter)
+        if (start or end) and args.as_of:
+            raise CommandFailed("--as-of 不能与 --from/--to 同用 (use --to)", 2)
+        if not (start or end or args.year):
+            raise CommandFailed("须指定 --year、--quarter 或 --from/--to (give the period)", 2)
+        if start or end:  # (--year/--as-of problems keep their exit 1, as before --from/--to existed)
+            period(args.year, args.as_of, start=start, end=end)
+    except ValidationError as exc:  # a period that cannot be: a usage error, not a failing share (exit 1)
+        raise CommandFailed(f"用法错误 (usage error): {exc}", 2) from None
+    return start, end
 
 
 def _scope_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", type=_kind_arg, default=None, help="relending(再贷款) | rediscount(再贴现)")
     p.add_argument("--tool", default=None, help="工具代码或中文名称 (code or Chinese name)")
     p.add_argument("--institution", default=None, help="机构代码 (bank code)")
+    p.add_argument("--office", default=None, help="经办的人民银行机构,如 中关村中心支行 (the PBOC office)")
 
 
 # -- output helpers -----------------------------------------------------------------------------------------------
@@ -161,9 +207,10 @@ def _breakdown(title: str, first: str, rows: list[ShareRow], with_key: bool) -> 
 def share_lines(result: ShareResult) -> list[str]:
     """The readable Chinese report of one share result (also what the TUI's text export may reuse)."""
     verdict = "达标 (pass)" if result.passed else "未达标 (fail)"
+    basis = "按现知信息 (as known)" if result.basis == "known" else "按登记时认定 (as booked)"
     lines = [
-        f"重点领域占比 {result.year}年({result.period_start or date(result.year, 1, 1)} 至 {result.as_of})"
-        f"  范围:{result.scope_label}",
+        f"{result.measure_label}占比({result.period_start or date(result.year, 1, 1)} 至 {result.as_of})"
+        f"  范围:{result.scope_label}  口径:{result.measure}  {basis}",
     ]
     if result.empty:
         lines += [
@@ -184,6 +231,14 @@ def share_lines(result: ShareResult) -> list[str]:
         f"  结论          {verdict}",
         f"  余量          {result.headroom_text()}",
     ]
+    if result.reclassified:
+        into = sum(r.amount_fen for r in result.reclassified if r.known)
+        out = sum(r.amount_fen for r in result.reclassified if not r.known)
+        applied = "已按现知计入上列数字" if result.basis == "known" else "上列数字仍按登记时认定"
+        lines.append(
+            f"  重新认定      {len(result.reclassified):,} 笔:现计入 {_yuan(into)} 元,现不计入 {_yuan(out)} 元"
+            f"({applied};明细见 check drilldown --reclassified)"
+        )
     lines += _breakdown("按工具 (by tool)", "工具", result.by_tool, True)
     lines += _breakdown("按月份 (by month)", "月份", result.by_month, False)
     lines += _breakdown("按机构 (by bank)", "机构", result.by_institution, True)
@@ -213,8 +268,18 @@ def _print_json(data: Any) -> None:
 def cmd_share(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
+        start, end = _period(args)
         result = ledger.share(
-            args.year, args.as_of, kind=args.kind, tool=args.tool, institution=args.institution
+            args.year,
+            args.as_of,
+            kind=args.kind,
+            tool=args.tool,
+            institution=args.institution,
+            start=start,
+            end=end,
+            office=args.office,
+            measure=args.measure,
+            basis=args.basis,
         )
     finally:
         ledger.dispose()
@@ -250,11 +315,17 @@ def cmd_all(args: argparse.Namespace) -> int:
 
 
 def cmd_drilldown(args: argparse.Namespace) -> int:
+    if args.reclassified:
+        return _reclassified(args)
     ledger = open_ledger(args)
     try:
+        start, end = _period(args)
         rows = ledger.share_drilldown(
             args.year,
             args.as_of,
+            start=start,
+            end=end,
+            office=args.office,
             key_area=args.key_area,
             tool=args.tool,
             institution=args.institution,
@@ -292,4 +363,53 @@ def cmd_drilldown(args: argparse.Namespace) -> int:
     )
     more = " (可能还有更多,用 --offset 翻页)" if len(rows) == args.limit else ""
     print(f"共列出 {len(rows)} 笔{more}")
+    return 0
+
+
+def _reclassified(args: argparse.Namespace) -> int:
+    """`check drilldown --reclassified`: the drawdowns a measure counts differently as now known, and why."""
+    ledger = open_ledger(args)
+    try:
+        start, end = _period(args)
+        result = ledger.share(
+            args.year,
+            args.as_of,
+            kind=args.kind,
+            tool=args.tool,
+            institution=args.institution,
+            start=start,
+            end=end,
+            office=args.office,
+            measure=args.measure,
+            basis="booked",
+            by_institution=False,
+        )
+    finally:
+        ledger.dispose()
+    rows = result.reclassified
+    if args.json:
+        _print_json({"measure": result.measure, "rows": [r.as_json() for r in rows]})
+        return 0
+    body = [
+        [
+            str(r.id),
+            r.drawn_on.isoformat(),
+            r.tool_code,
+            r.office,
+            _yuan(r.amount_fen),
+            ("计入" if r.booked else "不计入") + ":" + r.booked_reason,
+            ("计入" if r.known else "不计入") + ":" + r.known_reason,
+        ]
+        for r in rows
+    ]
+    print(
+        "\n".join(
+            _table(
+                ["编号", "发放日", "工具", "经办行", "金额(元)", "登记时", "现知"],
+                body,
+                [True, False, False, False, True, False, False],
+            )
+        )
+    )
+    print(f"共 {len(rows)} 笔按现知信息与登记时认定不同 ({result.measure_label})")
     return 0

@@ -69,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("code")
     p.add_argument("name")
     p.add_argument("--type", default="", dest="type_")
+    p.add_argument(
+        "--office", default="", help="经办的人民银行机构,如 营业管理部、中关村中心支行 (the PBOC office handling its drawdowns)"
+    )
     p.set_defaults(func=cmd_institution_add)
 
     ent = sub.add_parser("enterprise", help="企业 (end borrowers)").add_subparsers(
@@ -103,6 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--batch-ref", default="")
     p.add_argument("--ref", default="", help="external reference (业务编号)")
     p.add_argument("--override", default="", help="reason for booking despite an eligibility rule")
+    p.add_argument("--office", default="", help="经办行 (the PBOC office that handled it; default: the bank's)")
     add_json_flag(p)
     p.set_defaults(func=cmd_book)
 
@@ -235,8 +239,16 @@ def cmd_tools(args: argparse.Namespace) -> int:
                 lend_rate_cap=t.lend_rate_cap,
                 annual_quota_yuan=t.annual_quota_yuan,
                 tenors_months=list(t.tenors_months),
+                funding_basis=t.funding_basis,
+                aliases=list(t.aliases),
+                sources=t.fact_sources(),
                 rates=[
-                    {"effective_on": p.effective_on, "tenor_months": p.tenor_months, "rate": p.rate}
+                    {
+                        "effective_on": p.effective_on,
+                        "tenor_months": p.tenor_months,
+                        "rate": p.rate,
+                        "source": p.source,
+                    }
                     for p in t.rate_table.points
                 ],
             )
@@ -283,7 +295,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_institution_add(args: argparse.Namespace) -> int:
-    new_id = open_ledger(args).add_institution(args.code, args.name, args.type_)
+    new_id = open_ledger(args).add_institution(args.code, args.name, args.type_, args.office)
     print(new_id)
     return 0
 
@@ -315,6 +327,7 @@ def cmd_book(args: argparse.Namespace) -> int:
         batch_ref=args.batch_ref,
         ext_ref=args.ref,
         override_reason=args.override,
+        office=args.office,
     )
     booked = ledger.book(request)
     for warning in booked.warnings:

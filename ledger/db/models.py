@@ -107,6 +107,8 @@ class Institution(SQLModel, table=True):
     code: str = Field(max_length=40, unique=True)
     name: str = Field(max_length=200)
     type: str = Field(default="", max_length=40)
+    # The PBOC office that handles its drawdowns by default (营业管理部 or a 中心支行); '' when not recorded.
+    office: str = Field(default="", max_length=60, sa_column_kwargs={"server_default": ""})
 
 
 class Enterprise(SQLModel, table=True):
@@ -138,7 +140,16 @@ class Drawdown(SQLModel, table=True):
     __tablename__ = "drawdown"
     __table_args__ = (
         # Covers the share rule and the month figures: the year's sums come from the index alone.
-        Index("ix_drawdown_share", "drawn_on", "tool_code", "key_area", "institution_id", "amount_fen"),
+        Index(
+            "ix_drawdown_share",
+            "drawn_on",
+            "tool_code",
+            "key_area",
+            "institution_id",
+            "office",
+            "measures",
+            "amount_fen",
+        ),
         Index("ix_drawdown_bill", "bill_no", "bill_range"),
         Index("ix_drawdown_ref", "institution_id", "ext_ref"),
         Index("ix_drawdown_enterprise", "enterprise_id", "drawn_on"),
@@ -166,6 +177,11 @@ class Drawdown(SQLModel, table=True):
     key_area: bool
     key_area_reason: str = Field(max_length=200)
     override_reason: str = Field(default="", max_length=500)  # eligibility override, empty when none
+    # The PBOC office that handled it (营业管理部, 中关村中心支行 …); '' for drawdowns booked before offices were kept.
+    office: str = Field(default="", max_length=60, sa_column_kwargs={"server_default": ""})
+    # The measures (other than key_area) its borrower met at booking, comma-joined ('' none); NULL for drawdowns
+    # booked before measures were kept (ledger.domain.measures).
+    measures: str | None = Field(default=None, max_length=200)
     audit_id: int = Field(sa_column_args=[_audit_fk()])
 
 
@@ -196,7 +212,8 @@ class DrawdownEvent(SQLModel, table=True):
 
 
 class ShareMonth(SQLModel, table=True):
-    """The share rule's figures per month, tool, key-area flag and bank: derived, not a ledger table.
+    """The share rule's figures per month, tool, key-area flag, bank, office and measures: derived, not a ledger
+    table.
 
     Kept in the same transaction as every drawdown and reversal written (ledger.services.share_tally), so a year's
     share reads at most 12 × tools × 2 × banks rows instead of every drawdown of the year. `drawdowns` and
@@ -209,6 +226,8 @@ class ShareMonth(SQLModel, table=True):
     tool_code: str = Field(primary_key=True, max_length=16)
     key_area: bool = Field(primary_key=True)
     institution_id: int = Field(primary_key=True)
+    office: str = Field(primary_key=True, max_length=60)
+    measures: str = Field(primary_key=True, max_length=200)  # as drawdown.measures; '?' for NULL (not kept)
     drawdowns: int
     amount_fen: int = Field(sa_column=_money())
     reversed: int

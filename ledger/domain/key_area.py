@@ -1,7 +1,9 @@
-"""Whether a drawdown counts toward the ≥50% key-area rule, and why.
+"""Whether a borrower falls in a measure's group on a date, and why: the ≥50% rule's key areas and every other
+measure (sci-tech, green, agriculture, private/small-micro …) are one shape of definition, held as policy.
 
-Decided once, at booking, from what was true of the borrower on drawn_on, and stored with the drawdown with its
-reason, so the year's share never changes when a certificate later lapses.
+The rule's key-area decision is made once, at booking, from what was true of the borrower on drawn_on, and stored
+with the drawdown with its reason, so a year's reported share never changes when a certificate later lapses; the
+other measures are decided at the same time (ledger.domain.measures) and stored beside it.
 """
 
 from __future__ import annotations
@@ -9,24 +11,50 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from ledger.domain.enterprise import SCI_TECH_STATUSES, EnterpriseFacts
+from ledger.domain.enterprise import SCI_TECH_STATUSES, SIZES, EnterpriseFacts
 from ledger.domain.industry import high_tech_group, is_manufacturing
+
+KEY_AREA = "key_area"
 
 
 @dataclass(frozen=True)
 class KeyAreaDefinition:
-    """Which statuses and industries make a key area (科技创新、先进制造); configuration, not code."""
+    """Which statuses, industries and sizes make a borrower part of a measure's group; configuration, not code.
+
+    The default is the rule's own (银管发〔2022〕98号 "科技创新、先进制造等重点领域"): a valid sci-tech status,
+    high-tech manufacturing, or an industry on the configured advanced-manufacturing list — not every division of
+    section C (`manufacturing` counts all of C13–C43 and is off by default)."""
 
     statuses: tuple[str, ...] = tuple(SCI_TECH_STATUSES)
-    manufacturing: bool = True
+    manufacturing: bool = False
     high_tech_manufacturing: bool = True
     industry_prefixes: tuple[str, ...] = ()
-    # Decisions already made under this definition, by (statuses held, industry code): a bulk load of a million
-    # drawdowns meets a few hundred distinct pairs. Kept here rather than in an lru_cache keyed on the
+    sizes: tuple[str, ...] = ()
+    name: str = KEY_AREA
+    label: str = "重点领域"
+    industry_label: str = "重点行业"
+    source: str = ""
+    # Decisions already made under this definition, by (statuses held, industry code, size): a bulk load of a
+    # million drawdowns meets a few hundred distinct triples. Kept here rather than in an lru_cache keyed on the
     # definition too, which re-hashed all its fields for every drawdown.
-    _decisions: dict[tuple[tuple[str, ...], str], KeyAreaDecision] = field(
+    _decisions: dict[tuple[tuple[str, ...], str, str], KeyAreaDecision] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+
+    def describe(self) -> str:
+        """The definition in one line, as docs and `check share --json` state it."""
+        parts = []
+        if self.statuses:
+            parts.append("有效资质:" + "、".join(self.statuses))
+        if self.high_tech_manufacturing:
+            parts.append("高技术制造业")
+        if self.manufacturing:
+            parts.append("制造业(C13–C43)")
+        if self.industry_prefixes:
+            parts.append(f"{self.industry_label}:" + "、".join(self.industry_prefixes))
+        if self.sizes:
+            parts.append("规模:" + "、".join(SIZES.get(s, s) for s in self.sizes))
+        return ";".join(parts) or "(空定义:无借款人计入)"
 
 
 @dataclass(frozen=True)
@@ -36,8 +64,8 @@ class KeyAreaDecision:
 
 
 def classify(facts: EnterpriseFacts, on: date, definition: KeyAreaDefinition) -> KeyAreaDecision:
-    """Statuses first (they are the stronger evidence), then industry; the reason names what matched."""
-    key = (facts.statuses_on(on), facts.industry_code)
+    """Statuses first (they are the stronger evidence), then industry, then size; the reason names what matched."""
+    key = (facts.statuses_on(on), facts.industry_code, facts.size if definition.sizes else "")
     decision = definition._decisions.get(key)
     if decision is None:
         if len(definition._decisions) >= 8192:  # bounded, like the lru_cache it replaces
@@ -46,9 +74,9 @@ def classify(facts: EnterpriseFacts, on: date, definition: KeyAreaDefinition) ->
     return decision
 
 
-def _decide(held: tuple[str, ...], code: str, definition: KeyAreaDefinition) -> KeyAreaDecision:
-    """The decision depends only on the statuses held that day and the industry, so it is memoised by classify
-    (decisions are immutable)."""
+def _decide(held: tuple[str, ...], code: str, size: str, definition: KeyAreaDefinition) -> KeyAreaDecision:
+    """The decision depends only on the statuses held that day, the industry and the size, so it is memoised by
+    classify (decisions are immutable)."""
     valid = [s for s in held if s in definition.statuses]
     if valid:
         return KeyAreaDecision(True, "资质:" + "、".join(valid))
@@ -60,5 +88,9 @@ def _decide(held: tuple[str, ...], code: str, definition: KeyAreaDefinition) -> 
         return KeyAreaDecision(True, f"制造业({code})")
     for prefix in definition.industry_prefixes:
         if code.startswith(prefix):
-            return KeyAreaDecision(True, f"重点行业:{prefix}({code})")
-    return KeyAreaDecision(False, f"非重点领域:无有效科创资质,行业{code}")
+            return KeyAreaDecision(True, f"{definition.industry_label}:{prefix}({code})")
+    if size and size in definition.sizes:
+        return KeyAreaDecision(True, f"规模:{SIZES.get(size, size)}")
+    if definition.name == KEY_AREA:
+        return KeyAreaDecision(False, f"非重点领域:无有效科创资质,行业{code}")
+    return KeyAreaDecision(False, f"不属于{definition.label}:行业{code}")

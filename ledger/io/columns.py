@@ -31,6 +31,12 @@ DRAWDOWN_COLUMNS: dict[str, tuple[str, ...]] = {
     "ref": ("业务编号", "ext_ref"),
     "batch_ref": ("批次编号", "申请批次"),
 }
+# Columns the import reads that the export does not (yet) write: the PBOC office that handled the drawdown
+# (营业管理部, 中关村中心支行 …); a blank cell, or no such column, takes the bank's office.
+IMPORT_ONLY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "office": ("经办行", "人民银行经办行", "经办机构", "办理行"),
+}
+IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {**DRAWDOWN_COLUMNS, **IMPORT_ONLY_COLUMNS}
 REQUIRED: tuple[str, ...] = (
     "tool",
     "institution_code",
@@ -87,7 +93,7 @@ class HeaderMap:
 
 def map_header(
     header: list[str],
-    columns: dict[str, tuple[str, ...]] = DRAWDOWN_COLUMNS,
+    columns: dict[str, tuple[str, ...]] = IMPORT_COLUMNS,
     required: tuple[str, ...] = REQUIRED,
     one_of: tuple[tuple[str, ...], ...] = ONE_OF,
 ) -> tuple[HeaderMap, list[FieldProblem]]:

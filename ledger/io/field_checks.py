@@ -58,8 +58,9 @@ BORROWER_FIELDS = (
     "industry_code",
     "enterprise_size",
     "enterprise_statuses",
+    "office",
 )
-Borrower = tuple[str, str, str, str, str, str, str]
+Borrower = tuple[str, str, str, str, str, str, str, str]
 # The cells a BookingRequest takes by position: its parameters from the first up to ext_ref, by the file's column
 # names (ext_ref is the file's `ref`). Read off the dataclass, so reordering it cannot mix up cells.
 _PARAMETERS = [f.name for f in dataclass_fields(BookingRequest)]
@@ -132,7 +133,9 @@ def check_chunk(records: list[Record], cells: Cells, catalogue: Catalogue) -> Ch
 _ROW = itemgetter(*LEDGER_COLUMNS["drawdown"])
 _DATES = (DRAWDOWN_POSITION["drawn_on"], DRAWDOWN_POSITION["maturity_on"])
 # Filled by the importer: cleared here, as check_fields leaves them unset.
-_UNSET = dict.fromkeys(("institution_id", "enterprise_id", "key_area", "key_area_reason"))
+_UNSET = dict.fromkeys(
+    ("institution_id", "enterprise_id", "key_area", "key_area_reason", "office", "measures")
+)
 _ISO: dict[date, str] = {}  # a file holds a few thousand days: one text each, which pickle then sends once
 
 

@@ -33,6 +33,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Select, func, insert, select
 from sqlalchemy import Table as SqlTable
 
+from ledger.config import Config
 from ledger.db.engine import CACHED_PAGE_COSTS, pg_local_settings
 from ledger.db.models import Drawdown, Enterprise, Institution
 from ledger.domain.dates import parse_date
@@ -40,6 +41,7 @@ from ledger.domain.enterprise import EnterpriseFacts, StatusEntry, normalise_siz
 from ledger.domain.errors import FieldProblem, ValidationError
 from ledger.domain.industry import normalise_industry
 from ledger.domain.key_area import classify
+from ledger.domain.measures import measures_met, measures_text
 from ledger.domain.uscc import normalise_uscc
 from ledger.facade import Ledger
 from ledger.io.columns import FIELD_TO_COLUMN, HeaderMap, map_header
@@ -58,7 +60,7 @@ from ledger.services.drawdown_rules import eligibility_finding
 from ledger.services.ledger_columns import DRAWDOWN_POSITION
 from ledger.services.policy import PolicyBook
 from ledger.services.reference import EnterpriseInput, default_valid_to, statuses_of, validate_enterprise
-from ledger.tools import Catalogue
+from ledger.tools import Catalogue, Tool
 
 CHUNK = 5000
 GC_YOUNG = 50_000  # see _ImportRun.run
@@ -485,9 +487,12 @@ class _ImportRun:
         self.approved = approved
         self.result, self.rejects = result, rejects
         self.audit: PendingAudit = begin_audit(conn, actor, "import", "drawdown", Path(result.path).name)
-        self.institutions: dict[str, int] = {
-            r[0]: r[1] for r in conn.execute(select(_INST.c.code, _INST.c.id))
-        }
+        self.institutions: dict[str, int] = {}
+        self.offices: dict[str, str] = {}  # bank code → the office that handles its drawdowns by default
+        for code, bank_id, office in conn.execute(select(_INST.c.code, _INST.c.id, _INST.c.office)):
+            self.institutions[code], self.offices[code] = bank_id, office
+        # (statuses held, industry, size, tool, policy) → the measures met: a few hundred distinct keys a file
+        self.measure_memo: dict[tuple[Any, ...], str] = {}
         self.firms: dict[str, _Firm] = {}
         self.closed = closed_months(conn)
         self.new_institutions: list[dict[str, str]] = []
@@ -609,12 +614,17 @@ class _ImportRun:
         statuses: list[tuple[_Firm, StatusEntry]] = []
         candidates: list[_Candidate] = []
         config_on = self.policy.config_on
-        for row_no, (bank_code, _, uscc, firm_name, industry, size, declared), checked in rows:
+        for row_no, (bank_code, _, uscc, firm_name, industry, size, declared, office), checked in rows:
             tool_code, drawn_on, override, warnings, field_problems, template = checked
             config = config_on(drawn_on) if drawn_on is not None else None
             key_areas = config.key_areas if config is not None else None
             problems: list[FieldProblem] = []
             institution_id = self._institution(bank_code, row_no, problems)
+            office = office.strip() or self.offices.get(bank_code, "")
+            if len(office) > 60:
+                problems.append(
+                    FieldProblem("office", office, "经办行名称至多60字符 (at most 60 characters)")
+                )
             firm = self._firm(uscc, firm_name, industry, size, problems)
             if firm is not None and drawn_on is not None:
                 self._declared_statuses(firm, declared, drawn_on, problems, statuses)
@@ -632,10 +642,11 @@ class _ImportRun:
                 self._reject(row_no, problems)
                 continue
             self.result.warnings += len(warnings)
-            assert key_areas is not None
+            assert key_areas is not None and config is not None
             decision = classify(firm.facts(), drawn_on, key_areas)
             row = list(template)
             row[_BANK], row[_KEY_AREA], row[_REASON] = institution_id, int(decision.key_area), decision.reason
+            row[_OFFICE], row[_MEASURES] = office, self._measures(firm, drawn_on, config, tool)
             candidates.append(_Candidate(row_no, row, firm))
         to_write = self._check_ledger(candidates, found)
         self.writer.wait()
@@ -649,6 +660,17 @@ class _ImportRun:
             self.firms.clear()
             self.agreed.clear()
             self.tokens.clear()
+
+    def _measures(self, firm: _Firm, drawn_on: date, config: Config, tool: Tool | None) -> str:
+        """The measures the borrower meets on drawn_on (judge_borrower's, memoised for the file)."""
+        facts = firm.facts()
+        key = (facts.statuses_on(drawn_on), facts.industry_code, facts.size, tool and tool.code, id(config))
+        text = self.measure_memo.get(key)
+        if text is None:
+            target = tool.eligibility if tool is not None else None
+            text = measures_text(measures_met(facts, drawn_on, config.definitions(), target))
+            self.measure_memo[key] = text
+        return text
 
     def _fetch(self, rows: list[tuple[int, Borrower, Fields]]) -> _Found:
         """What the chunk needs from the ledger, in a few queries: banks it adds (created now), its borrowers with
@@ -1165,7 +1187,22 @@ def _same_key(row: Sequence[Any], uscc: str) -> tuple[Any, ...]:
     return (row[_TOOL], row[_BANK], uscc, row[_DRAWN], row[_MATURITY], row[_AMOUNT], row[_PRINCIPAL])
 
 
-_TOOL, _BANK, _FIRM, _DRAWN, _MATURITY, _AMOUNT, _PRINCIPAL, _BILL, _RANGE, _REF, _KEY_AREA, _REASON = (
+(
+    _TOOL,
+    _BANK,
+    _FIRM,
+    _DRAWN,
+    _MATURITY,
+    _AMOUNT,
+    _PRINCIPAL,
+    _BILL,
+    _RANGE,
+    _REF,
+    _KEY_AREA,
+    _REASON,
+    _OFFICE,
+    _MEASURES,
+) = (
     DRAWDOWN_POSITION[name]
     for name in (
         "tool_code",
@@ -1180,6 +1217,8 @@ _TOOL, _BANK, _FIRM, _DRAWN, _MATURITY, _AMOUNT, _PRINCIPAL, _BILL, _RANGE, _REF
         "ext_ref",
         "key_area",
         "key_area_reason",
+        "office",
+        "measures",
     )
 )
 

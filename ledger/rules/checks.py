@@ -36,6 +36,7 @@ RULES = (
     "override",
     "status_expired",
     "inclusive_limit",
+    "reclassified",
 )
 RULE_NAMES: dict[str, str] = {
     "share": "重点领域占比",
@@ -48,6 +49,7 @@ RULE_NAMES: dict[str, str] = {
     "override": "例外登记",
     "status_expired": "资质过期",
     "inclusive_limit": "普惠单户限额",
+    "reclassified": "重点领域重新认定",
 }
 SEVERITY_NAMES = {"error": "错误", "warning": "提示"}
 
@@ -612,6 +614,30 @@ def check_inclusive_limit(conn: Connection, ctx: CheckContext) -> list[Finding]:
     return findings
 
 
+def check_reclassified(conn: Connection, ctx: CheckContext) -> list[Finding]:
+    """Drawdowns the rule's measure counts differently as now known than as booked (a 名录 status recorded after
+    the drawdown, an industry corrected): the figures as booked stay what was reported; `check share --basis
+    known` and the drill-down (`check drilldown --reclassified`) show the difference."""
+    changed = ctx.share.reclassified
+    if not changed:
+        return []
+    into = sum(r.amount_fen for r in changed if r.known)
+    out = sum(r.amount_fen for r in changed if not r.known)
+    return [
+        Finding(
+            "reclassified",
+            "warning",
+            f"{len(changed)}笔发放按现知信息与登记时认定不同:现计入{ctx.share.measure_label}{_yuan(into)},"
+            f"现不计入{_yuan(out)}(登记时的数字不变;--basis known 按现知计算)",
+            f"{len(changed)}笔",
+            "登记时认定",
+            tuple(r.id for r in changed[:ID_CAP]),
+            len(changed),
+            "",
+        )
+    ]
+
+
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("share", check_share),
     ("quota", check_quota),
@@ -623,6 +649,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("override", check_override),
     ("status_expired", check_status_expired),
     ("inclusive_limit", check_inclusive_limit),
+    ("reclassified", check_reclassified),
 )
 
 

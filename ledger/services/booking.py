@@ -83,8 +83,10 @@ def prepare(conn: Connection, policy: PolicyBook, request: BookingRequest) -> Pr
     config = policy.config_on(policy_date(request))
     problems: list[FieldProblem] = []
     institution_id = enterprise_id = None
+    office = ""
     try:
-        institution_id = get_institution(conn, request.institution_code or "").id
+        institution = get_institution(conn, request.institution_code or "")
+        institution_id, office = institution.id, institution.office
     except NotFound as exc:
         problems.append(
             FieldProblem("institution_code", request.institution_code or "", str(exc).split(": ", 1)[-1])
@@ -101,13 +103,14 @@ def prepare(conn: Connection, policy: PolicyBook, request: BookingRequest) -> Pr
         enterprise_id = enterprise.id
         facts = enterprise_facts(conn, enterprise)
     try:
-        prepared = prepare_drawdown(request, config.catalogue, facts, config.key_areas)
+        prepared = prepare_drawdown(request, config.catalogue, facts, config.key_areas, config.definitions())
     except ValidationError as exc:
         raise ValidationError(problems + exc.problems) from None
     if problems:
         raise ValidationError(problems)
     values = prepared.values
     values["institution_id"], values["enterprise_id"] = institution_id, enterprise_id
+    values["office"] = values["office"] or office  # the bank's office unless the request names one
     if values["bill_no"]:
         other = bill_conflict(conn, values["bill_no"], values["bill_range"])
         if other is not None:
@@ -155,6 +158,8 @@ def insert_prepared(
         values["key_area"],
         values["institution_id"],
         values["amount_fen"],
+        values["office"],
+        values["measures"],
     )
     new_id = int(conn.execute(insert(Drawdown).values(**values, audit_id=audit.id)).inserted_primary_key[0])  # type: ignore[index]
     audit.entity_id = str(new_id)

@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, Date, DateTime
 from sqlmodel import SQLModel
 
 import ledger.db.models  # noqa: F401 - the tables row_values is planned from
-from ledger.services.ledger_columns import LEDGER_COLUMNS
+from ledger.services.ledger_columns import LEDGER_COLUMNS, OPTIONAL_TAIL
 
 
 def normalise(value: Any) -> Any:
@@ -125,6 +125,32 @@ def canonical_rows(table: str, rows: Iterable[Sequence[Any]]) -> list[list[Any]]
     return out
 
 
+# Per table with an optional tail: how many columns precede it, and each tail column's "absent" value.
+_TAILS = {
+    table: (len(LEDGER_COLUMNS[table]) - len(tail), tuple(absent for _, absent in tail))
+    for table, tail in OPTIONAL_TAIL.items()
+}
+
+
+def _trimmed(rows: list[list[Any]], base: int, absent: tuple[Any, ...]) -> list[list[Any]]:
+    """Rows without their trailing optional columns while these hold the value of a row that predates them
+    (OPTIONAL_TAIL), so such a row's text, and digest, are what they were before the columns existed."""
+    out = rows
+    for i, row in enumerate(rows):
+        end = len(row)
+        while end > base and _is_absent(row[end - 1], absent[end - 1 - base]):
+            end -= 1
+        if end != len(row):
+            if out is rows:
+                out = list(rows)
+            out[i] = row[:end]
+    return out
+
+
+def _is_absent(value: Any, absent: Any) -> bool:
+    return value is None if absent is None else (type(value) is type(absent) and value == absent)
+
+
 class RowsDigest:
     """Incremental sha256 over the ledger rows one audit record created, table by table, in id order."""
 
@@ -143,6 +169,8 @@ class RowsDigest:
         update (bulk writes), the same bytes as one at a time."""
         if not rows:
             return
+        if table in _TAILS:
+            rows = _trimmed(rows, *_TAILS[table])
         hasher = self._per_table.get(table)
         if hasher is None:
             hasher = self._per_table[table] = hashlib.sha256()

@@ -188,7 +188,7 @@ def _weighted(rng: random.Random, items: tuple[tuple[Any, int], ...] | list[tupl
 def _firm_statuses(rng: random.Random, industry: str, size: str, first_year: int) -> list[StatusEntry]:
     statuses: list[StatusEntry] = []
     techy = industry[:3] in ("C39", "C27", "C40", "I65", "I64", "M73", "M75") or industry.startswith("C38")
-    if rng.random() < (0.45 if techy else 0.06):
+    if rng.random() < (0.55 if techy else 0.06):
         name = rng.choice(SCI_TECH)
         start = date(first_year - rng.randint(0, 3), rng.randint(1, 12), rng.randint(1, 28))
         end = default_valid_to(name, start)
@@ -369,7 +369,9 @@ def _drawdowns(
         request = _request(rng, tool, firm, bank, on, serial)
         rules = policy.config_on(on)
         try:
-            prepared = prepare_drawdown(request, rules.catalogue, firm.facts, rules.key_areas)
+            prepared = prepare_drawdown(
+                request, rules.catalogue, firm.facts, rules.key_areas, rules.definitions()
+            )
         except Exception:
             stats["rejected"] += 1
             continue

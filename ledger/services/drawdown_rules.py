@@ -7,7 +7,7 @@ month closed) are the caller's; everything decidable from the inputs is here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,6 +20,7 @@ from ledger.domain.enterprise import EnterpriseFacts
 from ledger.domain.errors import FieldProblem, ValidationError
 from ledger.domain.key_area import KeyAreaDefinition, classify
 from ledger.domain.limits import length_problems
+from ledger.domain.measures import measures_met, measures_text
 from ledger.domain.money import MoneyError, interest_fen, parse_rate, parse_yuan, rate_to_ppm, yuan_to_fen
 from ledger.tools import Catalogue, Tool
 
@@ -46,6 +47,7 @@ class BookingRequest:
     ext_ref: str = ""
     override_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    office: str = ""  # the PBOC office that handled it; blank: the bank's office
 
 
 @dataclass(frozen=True)
@@ -76,11 +78,15 @@ def resolve_tool(catalogue: Catalogue, name: str, problems: list[FieldProblem]) 
 
 
 def tenor_for(tool: Tool, drawn_on: date, maturity_on: date) -> int:
-    """The shortest allowed tenor that covers the term (支农支小 3/6/12 months); 0 for single-rate tools."""
-    for months in tool.tenors_months:
+    """The tenor whose rate the drawdown takes: the shortest allowed tenor that covers its own term (支农支小
+    3/6/12 months). A tool with no tenors of its own that follows a table by tenor (a product configured onto the
+    支农支小 table) takes the shortest tabled tenor covering the term. A term longer than every tenor takes the
+    longest (the term check refuses it anyway); 0 for single-rate tables."""
+    tenors = tool.tenors_months or tuple(t for t in tool.rate_table.tenors if t)
+    for months in tenors:
         if maturity_on <= add_months(drawn_on, months):
             return months
-    return 0
+    return max(tenors, default=0)
 
 
 def prepare_drawdown(
@@ -88,9 +94,11 @@ def prepare_drawdown(
     catalogue: Catalogue,
     facts: EnterpriseFacts | None,
     key_areas: KeyAreaDefinition,
+    measures: Mapping[str, KeyAreaDefinition] | None = None,
 ) -> PreparedDrawdown:
-    """Validates every field and computes the derived ones; raises ValidationError listing all problems."""
-    return judge_borrower(check_fields(request, catalogue), facts, key_areas)
+    """Validates every field and computes the derived ones; raises ValidationError listing all problems.
+    `measures`: the definitions the borrower is classified under at booking besides the key areas."""
+    return judge_borrower(check_fields(request, catalogue), facts, key_areas, measures)
 
 
 @dataclass
@@ -150,7 +158,14 @@ def check_fields(request: BookingRequest, catalogue: Catalogue) -> CheckedFields
     if lend_rate is None and _blank(request.lend_rate):
         problems.append(FieldProblem("lend_rate", "", "贷款/贴现利率必填 (end-borrower rate required)"))
 
+    office = (request.office or "").strip()
+    if len(office) > 60:
+        problems.append(
+            FieldProblem("office", office, "经办行名称至多60字符 (office: at most 60 characters)")
+        )
     values: dict[str, Any] = {
+        "office": office,
+        "measures": None,
         "batch_ref": (request.batch_ref or "").strip(),
         "ext_ref": (request.ext_ref or "").strip(),
         "override_reason": (request.override_reason or "").strip(),
@@ -225,7 +240,10 @@ def check_fields(request: BookingRequest, catalogue: Catalogue) -> CheckedFields
 
 
 def judge_borrower(
-    checked: CheckedFields, facts: EnterpriseFacts | None, key_areas: KeyAreaDefinition
+    checked: CheckedFields,
+    facts: EnterpriseFacts | None,
+    key_areas: KeyAreaDefinition,
+    measures: Mapping[str, KeyAreaDefinition] | None = None,
 ) -> PreparedDrawdown:
     """The borrower's half: eligibility for the tool on drawn_on (or an override reason) and the key-area
     decision; raises ValidationError with every problem of both halves, the fields' first. The returned
@@ -245,6 +263,8 @@ def judge_borrower(
     values = checked.values
     values["key_area"] = decision.key_area if decision else False
     values["key_area_reason"] = decision.reason if decision else ""
+    met = measures_met(facts, drawn_on, measures or {}, tool.eligibility) if facts else ()
+    values["measures"] = measures_text(met)
     return PreparedDrawdown(tool, values, tuple(warnings))
 
 

@@ -27,6 +27,8 @@ LEDGER_COLUMNS: dict[str, tuple[str, ...]] = {
         "key_area",
         "key_area_reason",
         "override_reason",
+        "office",
+        "measures",
     ),
     "drawdown_event": ("drawdown_id", "kind", "event_on", "amount_fen", "new_maturity_on", "reason"),
     "enterprise_status": ("enterprise_id", "status", "valid_from", "valid_to", "source"),
@@ -35,6 +37,11 @@ LEDGER_COLUMNS: dict[str, tuple[str, ...]] = {
     "policy": ("key", "value", "effective_from", "reason"),
 }
 
+
+# Columns added after rows were first hashed, with the value a row that predates them holds: a row's digest leaves
+# out such a trailing column while it holds that value, so every row hashed before the column existed hashes the
+# same. (A drawdown's office is '' and its measures NULL when booked before they were kept.)
+OPTIONAL_TAIL: dict[str, tuple[tuple[str, object], ...]] = {"drawdown": (("office", ""), ("measures", None))}
 
 # Where a drawdown row (LEDGER_COLUMNS order) holds what the importer fills in or reads by position.
 DRAWDOWN_POSITION: dict[str, int] = {name: i for i, name in enumerate(LEDGER_COLUMNS["drawdown"])}

@@ -75,10 +75,16 @@ def get_institution(conn: Connection, code: str) -> Institution:
     return Institution(**row._mapping)
 
 
-def add_institution(conn: Connection, actor: str, code: str, name: str, type_: str = "") -> int:
-    code, name = code.strip(), name.strip()
-    problems = nul_problems({"institution_code": code, "institution_name": name, "institution_type": type_})
+def add_institution(
+    conn: Connection, actor: str, code: str, name: str, type_: str = "", office: str = ""
+) -> int:
+    code, name, office = code.strip(), name.strip(), office.strip()
+    problems = nul_problems(
+        {"institution_code": code, "institution_name": name, "institution_type": type_, "office": office}
+    )
     problems += length_problems({"institution_name": name})
+    if len(office) > 60:
+        problems.append(FieldProblem("office", office, "经办行名称至多60字符 (office: at most 60 characters)"))
     if not code or len(code) > 40:
         problems.append(
             FieldProblem("institution_code", code, "机构代码必填,至多40字符 (required, ≤ 40 characters)")
@@ -93,10 +99,17 @@ def add_institution(conn: Connection, actor: str, code: str, name: str, type_: s
         raise ValidationError(problems)
     if conn.execute(select(col(Institution.id)).where(col(Institution.code) == code)).first():
         raise ValidationError.single("institution_code", code, "机构代码已存在 (already registered)")
-    new_id = conn.execute(insert(Institution).values(code=code, name=name, type=type_)).inserted_primary_key[
-        0
-    ]  # type: ignore[index]
-    append_audit(conn, actor, "create", "institution", code, {"code": code, "name": name, "type": type_})
+    new_id = conn.execute(
+        insert(Institution).values(code=code, name=name, type=type_, office=office)
+    ).inserted_primary_key[0]  # type: ignore[index]
+    append_audit(
+        conn,
+        actor,
+        "create",
+        "institution",
+        code,
+        {"code": code, "name": name, "type": type_, "office": office},
+    )
     return int(new_id)
 
 

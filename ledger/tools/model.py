@@ -17,11 +17,15 @@ Kind = Literal["relending", "rediscount"]
 KIND_NAMES: dict[str, str] = {"relending": "再贷款", "rediscount": "再贴现"}
 
 
+UNCONFIRMED = "unconfirmed"
+
+
 @dataclass(frozen=True)
 class RatePoint:
     effective_on: date
     tenor_months: int  # 0: any tenor
     rate: Decimal  # percent per year
+    source: str = UNCONFIRMED  # where the date and rate come from, or "unconfirmed: why"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,9 @@ class RateTable:
             return rate
 
     def _lookup(self, on: date, tenor_months: int) -> Decimal | None:
+        """The point of the shortest tabled tenor that covers `tenor_months` (the longest when none does), latest
+        effective on `on`. The caller passes the drawdown's own term (drawdown_rules.tenor_for): a 12-month loan of
+        a tool with no tenors of its own, following the 支农支小 table, takes the 1-year rate, not the 3-month one."""
         best: RatePoint | None = None
         tenors = {p.tenor_months for p in self.points}
         wanted = 0 if tenors == {0} else min((t for t in tenors if t >= tenor_months), default=max(tenors))
@@ -82,6 +89,21 @@ class Tool:
     balance_cap_yuan: Decimal | None = None
     notes: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    # Which national tool's quota, rates and tenors a Beijing product draws on (its code); None for a national tool.
+    funding_basis: str | None = None
+    # Where each dated or inferred fact comes from (valid_from, valid_to, funding_basis …), or "unconfirmed: why".
+    sources: tuple[tuple[str, str], ...] = ()
+
+    def source_of(self, fact: str) -> str:
+        """The source of one fact of the definition; a fact no source gives reads "unconfirmed"."""
+        return dict(self.sources).get(fact, UNCONFIRMED)
+
+    def fact_sources(self) -> dict[str, str]:
+        """The source of every dated or inferred fact this tool states (what `ledger tools --json` shows)."""
+        facts = [name for name in ("valid_from", "valid_to") if getattr(self, name) is not None]
+        if self.funding_basis is not None:
+            facts.append("funding_basis")
+        return {name: self.source_of(name) for name in facts}
 
     @property
     def kind_name(self) -> str:
@@ -94,3 +116,23 @@ class Tool:
 
     def configured(self, **changes: object) -> Tool:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def drawing_on(self, basis: Tool, source: str) -> Tool:
+        """This product with the quota basis, rates, tenors, term and rollovers of the national tool it draws on
+        (its funding basis); `source` says where that is known from, or "unconfirmed: …"."""
+        if basis.kind != self.kind:
+            raise ValueError(
+                f"{self.code}: funding basis {basis.code} is {basis.kind_name}, not {self.kind_name}"
+            )
+        sources = dict(self.sources)
+        sources["funding_basis"] = source
+        return replace(
+            self,
+            funding_basis=basis.code,
+            rate_table=basis.rate_table,
+            tenors_months=basis.tenors_months,
+            max_term_months=basis.max_term_months,
+            max_rollovers=basis.max_rollovers,
+            funding_share=basis.funding_share,
+            sources=tuple(sorted(sources.items())),
+        )

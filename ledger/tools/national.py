@@ -10,6 +10,10 @@ from ledger.domain.enterprise import SCI_TECH_STATUSES
 from ledger.tools.model import Tool
 from ledger.tools.rates import REDISCOUNT, SMALL_AGRI, SPECIAL
 
+DOMAIN = "shared/domain.md §2"
+MONTH_ONLY = "unconfirmed: the source gives the month only ({}); the first of the month is assumed"
+SUCCESSOR = "unconfirmed: inferred from the successor tool's start ({})"
+MERGED = "支农、支小再贷款 merged 2025-04-01 (shared/domain.md §2)"
 SIXTY = Decimal("0.6")
 FULL = Decimal("1")
 SMALL_AGRI_TARGET = Eligibility(
@@ -29,6 +33,7 @@ NATIONAL_TOOLS: tuple[Tool, ...] = (
         valid_from=date(2025, 4, 1),
         inclusive_small_micro=True,
         notes="额度管理;2025-04-01起支农、支小再贷款合并",
+        sources=(("valid_from", MERGED),),
     ),
     Tool(
         "ZXZD",
@@ -42,6 +47,7 @@ NATIONAL_TOOLS: tuple[Tool, ...] = (
         valid_to=date(2025, 3, 31),
         inclusive_small_micro=True,
         notes="2025-04-01并入支农支小再贷款",
+        sources=(("valid_to", MERGED),),
     ),
     Tool(
         "ZNZD",
@@ -54,6 +60,7 @@ NATIONAL_TOOLS: tuple[Tool, ...] = (
         tenors_months=(3, 6, 12),
         valid_to=date(2025, 3, 31),
         notes="2025-04-01并入支农支小再贷款",
+        sources=(("valid_to", MERGED),),
     ),
     Tool(
         "ZTX",
@@ -83,6 +90,8 @@ NATIONAL_TOOLS: tuple[Tool, ...] = (
         valid_from=date(2022, 4, 1),
         valid_to=date(2024, 3, 31),
         notes="2024-04起由科技创新和技术改造再贷款接续",
+        aliases=("科技创新专项再贷款",),
+        sources=(("valid_from", MONTH_ONLY.format("2022-04")), ("valid_to", SUCCESSOR.format("2024-04"))),
     ),
     Tool(
         "KJJG",
@@ -97,6 +106,7 @@ NATIONAL_TOOLS: tuple[Tool, ...] = (
         funding_share=SIXTY,
         max_rollovers=2,
         valid_from=date(2024, 4, 1),
+        sources=(("valid_from", MONTH_ONLY.format("2024-04")),),
     ),
     Tool(
         "TJP",
@@ -113,6 +123,7 @@ NATIONAL_TOOLS: tuple[Tool, ...] = (
         funding_share=SIXTY,
         max_rollovers=2,
         valid_from=date(2021, 11, 1),
+        sources=(("valid_from", MONTH_ONLY.format("2021-11")),),
     ),
     Tool(
         "MTQJ",
@@ -125,6 +136,8 @@ NATIONAL_TOOLS: tuple[Tool, ...] = (
         funding_share=FULL,
         max_rollovers=2,
         valid_from=date(2021, 11, 1),
+        aliases=("煤炭清洁高效利用专项再贷款",),
+        sources=(("valid_from", MONTH_ONLY.format("2021-11")),),
     ),
     Tool(
         "SBGX",
@@ -140,6 +153,7 @@ NATIONAL_TOOLS: tuple[Tool, ...] = (
         valid_from=date(2022, 9, 1),
         valid_to=date(2024, 3, 31),
         notes="2024-04起由科技创新和技术改造再贷款接续",
+        sources=(("valid_from", MONTH_ONLY.format("2022-09")), ("valid_to", SUCCESSOR.format("2024-04"))),
     ),
     Tool(
         "PHYL",
@@ -152,5 +166,6 @@ NATIONAL_TOOLS: tuple[Tool, ...] = (
         funding_share=FULL,
         max_rollovers=2,
         valid_from=date(2022, 4, 1),
+        sources=(("valid_from", MONTH_ONLY.format("2022-04")),),
     ),
 )

@@ -188,6 +188,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "rules.fail": ("未达标", "fail"),
     "rules.drill": ("明细", "Drill down"),
     "rules.findings": ("检查结果", "Findings"),
+    "rules.period": ("期间", "Period"),
+    "rules.period_help": ("2023、2023Q1 或 2023-01-01~2023-03-31", "2023, 2023Q1 or 2023-01-01~2023-03-31"),
+    "rules.measure": ("口径", "Measure"),
+    "rules.office": ("经办行", "Office"),
+    "rules.all_offices": ("全部", "all"),
+    "rules.bad_period": ("期间应写作 2023、2023Q1 或 起~止", "Period: 2023, 2023Q1 or from~to"),
+    "rules.reclassified": ("按现知重新认定 {count} 笔", "{count} drawdowns reclassified as now known"),
     # reports
     "rep.month": ("月份 YYYY-MM", "Month YYYY-MM"),
     "rep.generate": ("生成月报", "Generate"),

@@ -325,6 +325,30 @@ async def test_rules_drill_down_and_audit_verify(ledger: Ledger) -> None:
 
 
 @drive
+async def test_rules_screen_offers_period_measure_and_office(ledger: Ledger) -> None:
+    await _book_three(ledger)
+    app = LedgerApp(ledger, today=TODAY, start="rules")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        year_box = app.screen.query_one("#rules-year", Input)
+        year_box.value = ""
+        await _type(pilot, "#rules-year", "2023Q1")
+        await pilot.press("enter")
+        await settle(pilot)
+        status = _text(app, "#rules-status")
+        assert "2023-01-01~2023-03-31" in status and "150.00" in status  # March's two, not April's
+        assert app.screen.query_one("#share-month", DataTable).row_count == 3
+        app.screen.query_one("#rules-measure", Select).value = "private_small"
+        await settle(pilot)
+        assert "民营、小微企业" in _text(app, "#rules-status")
+        await _type(pilot, "#rules-office", "中关村中心支行")
+        await pilot.press("enter")
+        await settle(pilot)
+        status = _text(app, "#rules-status")
+        assert "中关村中心支行" in status and app.screen.query_one("#share-tool", DataTable).row_count == 0
+
+
+@drive
 async def test_checker_approves_a_queued_booking(db_url: str) -> None:
     from tests.conftest import fixture_actor, set_policy, staff
 

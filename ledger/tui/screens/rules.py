@@ -3,6 +3,7 @@ drawdowns behind any figure (Ledger.share / Ledger.checks / Ledger.share_drilldo
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -11,14 +12,39 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static, TabbedContent, TabPane
 
+from ledger.domain.dates import parse_date
+from ledger.domain.measures import ORDER
+from ledger.rules.share import quarter_period
 from ledger.tui.format import iso, percent, wan, yuan
 from ledger.tui.i18n import t
 from ledger.tui.screens.base import LedgerModal, LedgerScreen
 from ledger.tui.screens.dashboard import share_summary
 
 TABS = (("tool", "rules.by_tool"), ("institution", "rules.by_institution"), ("month", "rules.by_month"))
+
+
+def parse_period(text: str) -> tuple[int, date | None, date | None]:
+    """What the period box holds: a year ('2023'), a quarter ('2023Q1') or two dates joined by '~' (or '..').
+    Returns (year, start, end); start and end are None for a whole year. Raises ValueError."""
+    raw = text.strip()
+    if raw.isdigit() and len(raw) == 4:
+        return int(raw), None, None
+    if "q" in raw.lower():
+        try:
+            start, end = quarter_period(raw)
+        except Exception as exc:
+            raise ValueError(str(exc)) from None
+        return start.year, start, end
+    for sep in ("~", "..", "～"):
+        if sep in raw:
+            first, _, last = raw.partition(sep)
+            start, end = parse_date(first.strip()), parse_date(last.strip())
+            if end < start:
+                raise ValueError("end before start")
+            return start.year, start, end
+    raise ValueError(raw)
 
 
 class ShareReady(Message):
@@ -29,19 +55,32 @@ class ShareReady(Message):
 
 class RulesScreen(LedgerScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "focus_year", t("rules.year"), id="rules.year"),
+        Binding("y", "focus_year", t("rules.period"), id="rules.year"),
+        Binding("m", "focus_measure", t("rules.measure"), id="rules.measure"),
+        Binding("o", "focus_office", t("rules.office"), id="rules.office"),
         Binding("r", "reload", t("common.refresh"), id="rules.refresh"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.year = 0
+        self.start: date | None = None
+        self.end: date | None = None
+        self.measure: str | None = None  # None: the rule's own (share.measure)
+        self.office: str | None = None  # None: every office
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="toolbar"):
-            yield Static(t("rules.year") + " ", classes="toolbar-label")
-            yield Input(id="rules-year", compact=True, max_length=4)
+            yield Static(t("rules.period") + " ", classes="toolbar-label")
+            yield Input(id="rules-year", compact=True, max_length=25, placeholder=t("rules.period_help"))
+            yield Static(" " + t("rules.measure") + " ", classes="toolbar-label")
+            names = [n for n in ORDER if n in self.ledger.config.measure_names()]
+            yield Select(
+                [(n, n) for n in names], id="rules-measure", compact=True, allow_blank=False, value=names[0]
+            )
+            yield Static(" " + t("rules.office") + " ", classes="toolbar-label")
+            yield Input(id="rules-office", compact=True, max_length=60, placeholder=t("rules.all_offices"))
         with Horizontal(classes="split"):
             with Vertical(classes="left"):
                 yield Static(t("common.loading"), id="rules-status")
@@ -79,22 +118,50 @@ class RulesScreen(LedgerScreen):
     def action_focus_year(self) -> None:
         self.query_one("#rules-year", Input).focus()
 
+    def action_focus_measure(self) -> None:
+        self.query_one("#rules-measure", Select).focus()
+
+    def action_focus_office(self) -> None:
+        self.query_one("#rules-office", Input).focus()
+
     @on(Input.Submitted, "#rules-year")
     def _year(self, event: Input.Submitted) -> None:
-        if event.value.isdigit() and len(event.value) == 4:
-            self.year = int(event.value)
+        try:
+            self.year, self.start, self.end = parse_period(event.value)
+        except ValueError:
+            self.query_one("#rules-status", Static).update(f"[red]{t('rules.bad_period')}[/]")
+            return
+        self.action_reload()
+        self.query_one("#share-tool", DataTable).focus()
+
+    @on(Select.Changed, "#rules-measure")
+    def _measure(self, event: Select.Changed) -> None:
+        chosen = str(event.value)
+        if chosen != (self.measure or self.ledger.config.share_measure):
+            self.measure = chosen
             self.action_reload()
-            self.query_one("#share-tool", DataTable).focus()
+
+    @on(Input.Submitted, "#rules-office")
+    def _office(self, event: Input.Submitted) -> None:
+        self.office = event.value.strip() or None
+        self.action_reload()
+        self.query_one("#share-tool", DataTable).focus()
 
     def action_reload(self) -> None:
         self.query_one("#rules-status", Static).update(t("common.loading"))
         self.load(self.year)
 
+    def _period_args(self, year: int) -> dict[str, Any]:
+        """share()'s period: the chosen dates, or the year (up to today for the year in progress)."""
+        if self.start is not None:
+            return {"start": self.start, "end": self.end}
+        return {"year": year, "as_of": self.today if year == self.today.year else None}
+
     @work(thread=True, exclusive=True, group="rules", exit_on_error=False)
     def load(self, year: int) -> None:
         as_of = self.today if year == self.today.year else None
         try:
-            result = self.ledger.share(year, as_of=as_of)
+            result = self.ledger.share(**self._period_args(year), measure=self.measure, office=self.office)
         except Exception as exc:
             from ledger.tui.errors import describe
 
@@ -113,7 +180,12 @@ class RulesScreen(LedgerScreen):
             status.update(f"[red]{message.error}[/]")
             return
         result = message.result
-        status.update(f"{self.year} · {t('dash.today')} {iso(result.as_of)}\n{share_summary(result)}")
+        period = f"{iso(result.period_start)}~{iso(result.as_of)}"
+        scope = f" · {result.scope_label}" if result.scope else ""
+        head = f"{result.measure_label} · {period}{scope}"
+        if result.reclassified:
+            head += " · " + t("rules.reclassified", count=len(result.reclassified))
+        status.update(f"{head}\n{share_summary(result)}")
         for key, rows in (
             ("tool", result.by_tool),
             ("institution", result.by_institution),
@@ -141,11 +213,15 @@ class RulesScreen(LedgerScreen):
     @on(DataTable.RowSelected, "#share-tool, #share-institution, #share-month")
     def _drill(self, event: DataTable.RowSelected) -> None:
         kind, _, key = str(event.row_key.value).partition(":")
-        self.app.push_screen(DrilldownScreen(self.year, kind, key))
+        self.app.push_screen(
+            DrilldownScreen(self.year, kind, key, start=self.start, end=self.end, office=self.office)
+        )
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [
-            (t("rules.year"), "y", self.action_focus_year),
+            (t("rules.period"), "y", self.action_focus_year),
+            (t("rules.measure"), "m", self.action_focus_measure),
+            (t("rules.office"), "o", self.action_focus_office),
             (t("common.refresh"), "r", self.action_reload),
         ]
 
@@ -159,9 +235,19 @@ class DrillReady(Message):
 class DrilldownScreen(LedgerModal):
     """The first 500 drawdowns behind one figure, each with why it counted as key area or not."""
 
-    def __init__(self, year: int, kind: str, key: str) -> None:
+    def __init__(
+        self,
+        year: int,
+        kind: str,
+        key: str,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        office: str | None = None,
+    ) -> None:
         super().__init__()
         self.year, self.kind, self.key = year, kind, key
+        self.start, self.end, self.office = start, end, office
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
@@ -184,10 +270,13 @@ class DrilldownScreen(LedgerModal):
 
     @work(thread=True, exclusive=True, group="drill", exit_on_error=False)
     def load(self) -> None:
-        as_of = self.today if self.year == self.today.year else None
+        as_of = self.today if self.year == self.today.year and self.start is None else None
         scope: dict[str, Any] = {self.kind: self.key} if self.kind in ("tool", "institution", "month") else {}
+        if self.start is not None:
+            scope.update(start=self.start, end=self.end)
         try:
-            rows = self.ledger.share_drilldown(self.year, as_of, limit=500, **scope)
+            year = None if self.start is not None else self.year
+            rows = self.ledger.share_drilldown(year, as_of, limit=500, office=self.office, **scope)
         except Exception as exc:
             self.report_error(exc)
             return
