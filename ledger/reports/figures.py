@@ -3,8 +3,9 @@
 Why a module of its own: the renderer must never see a table, only aggregates and one streamed cursor (the
 appendix). Every query here is plain SQL shared by SQLite and PostgreSQL, restricted by tool and date so it runs on
 the covering indexes (ix_drawdown_tool_day, ix_drawdown_share); the batch computes the all-tool figures (balances,
-maturities) once and hands each tool its row. Reversed drawdowns (a drawdown_event of kind 'reversal') are left out
-of every figure, whatever the reversal's date, because a reversal says the drawdown never stood.
+maturities) once and hands each tool its row. A drawdown reversed on or before the month end (a drawdown_event of
+kind 'reversal', by its effective date) is left out of every figure; one reversed later still counts in this month,
+as it does in the ledger's balances as of this month end: the correction shows in the month it takes effect.
 
 Weighted average rates are exact: Σ(amount × rate) over a million rows can overflow SQLite's 64-bit integers, so SQL
 sums the amounts per distinct rate (a tool has a handful of rates a year) and Python combines them in Decimal.
@@ -31,8 +32,12 @@ from ledger.domain.money import PPM_PER_PERCENT, round_half_up
 from ledger.services.balances import EVENTS_AS_OF
 from ledger.services.canonical import canonical_json
 
+# Not reversed as of :b, the end of the window every query here reads (the report's month end): a reversal counts
+# from its effective date (event_on) on, as in ledger.services.balances, so a correction made after the month end
+# lands in a later month and an issued report of a closed month never changes.
 NOT_REVERSED = (
-    "NOT EXISTS (SELECT 1 FROM drawdown_event r WHERE r.drawdown_id = d.id AND r.kind = 'reversal')"
+    "NOT EXISTS (SELECT 1 FROM drawdown_event r WHERE r.drawdown_id = d.id AND r.kind = 'reversal' "
+    "AND r.event_on <= :b)"
 )
 
 

@@ -47,6 +47,11 @@ def font_path() -> Path:
     return path
 
 
+def font_label() -> str:
+    """The body face as recorded with a registration: its file name (e.g. wqy-microhei.ttc, uming.ttc)."""
+    return font_path().name
+
+
 def register_font() -> str:
     """Registers the face once per process (about 70 ms to parse the .ttc) and returns its reportlab name."""
     if FONT_NAME not in pdfmetrics.getRegisteredFontNames():

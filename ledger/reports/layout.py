@@ -8,6 +8,7 @@ separators, 亿元 in the headline, rates and shares to 2 decimals, rounded half
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -19,7 +20,6 @@ from ledger.domain.money import fen_to_yuan, format_wan, format_yi, ppm_to_rate,
 from ledger.reports.figures import (
     AppendixRow,
     BreakdownRow,
-    Fingerprint,
     Maturing,
     Period,
     ToolFigures,
@@ -28,6 +28,7 @@ from ledger.reports.figures import (
     WeightedRate,
 )
 from ledger.reports.grid import Grid
+from ledger.reports.registry import Stamp
 from ledger.reports.render import Styles, bar_chart, escape, nice_steps, paragraph, tables
 from ledger.reports.template import Template
 from ledger.rules.share import ShareResult, display_percent, exact_ratio
@@ -79,6 +80,27 @@ def period_label(tpl: Template, period: Period) -> str:
     return tpl.label("period_label", year=period.year, month=period.month)
 
 
+def chinese_time(tpl: Template, iso: str) -> str:
+    """An ISO time as the template prints it (2025年7月1日 09:00); the offset is kept, as written, when not +08:00."""
+    from datetime import datetime
+
+    moment = datetime.fromisoformat(iso)
+    offset = moment.strftime("%z")
+    zone = "" if offset in ("+0800", "") else f" (UTC{offset[:3]}:{offset[3:]})"
+    return tpl.label(
+        "datetime",
+        year=moment.year,
+        month=moment.month,
+        day=moment.day,
+        time=moment.strftime("%H:%M"),
+        zone=zone,
+    )
+
+
+def chinese_date(tpl: Template, day: date) -> str:
+    return tpl.label("date", year=day.year, month=day.month, day=day.day)
+
+
 def month_axis_label(tpl: Template, key: str, first: bool) -> str:
     """A chart's month label: the year is shown on the first bar and on every January."""
     year, month = int(key[:4]), int(key[5:])
@@ -86,15 +108,22 @@ def month_axis_label(tpl: Template, key: str, first: bool) -> str:
 
 
 # -- shared blocks -------------------------------------------------------------------------------------------------
-def title_block(
-    tpl: Template, styles: Styles, title: str, subtitle: str, generated_at: str
-) -> list[Flowable]:
+def title_block(tpl: Template, styles: Styles, title: str, subtitle: str, stamp: Stamp) -> list[Flowable]:
+    status = tpl.label(f"status_note_{stamp.status}")
     return [
         paragraph(styles, "title", title),
         paragraph(styles, "subtitle", subtitle),
         paragraph(
-            styles, "note", tpl.label("issued_by", issuer=tpl.meta["issuer"], generated_at=generated_at)
+            styles,
+            "note",
+            tpl.label(
+                "issued_by",
+                issuer=tpl.meta["issuer"],
+                generated_at=chinese_time(tpl, stamp.generated_at),
+                number=stamp.number,
+            ),
         ),
+        paragraph(styles, "note", status),
         Spacer(1, 3 * mm),
     ]
 
@@ -167,9 +196,8 @@ def tool_story(
     tool: Tool,
     period: Period,
     figs: ToolFigures,
-    generated_at: str,
+    stamp: Stamp,
     appendix: Iterable[AppendixRow],
-    fingerprint: Fingerprint,
     font: str,
 ) -> list[Flowable]:
     styles = Styles(tpl, font)
@@ -181,7 +209,7 @@ def tool_story(
         "period_label": label,
     }
     story = title_block(
-        tpl, styles, tpl.label("tool_title", **fields), tpl.label("tool_subtitle", **fields), generated_at
+        tpl, styles, tpl.label("tool_title", **fields), tpl.label("tool_subtitle", **fields), stamp
     )
     m, y = figs.month, figs.ytd
     story.append(
@@ -256,7 +284,7 @@ def tool_story(
     story.append(paragraph(styles, "heading", tpl.heading("appendix")))
     story.append(paragraph(styles, "note", tpl.label("appendix_note")))
     story.append(Spacer(1, 2 * mm))
-    story += appendix_grids(tpl, appendix, fingerprint, font)
+    story += appendix_grids(tpl, appendix, font)
     return story
 
 
@@ -264,10 +292,8 @@ def _counts(r: BreakdownRow) -> tuple[int, int, int, int]:
     return r.month_drawdowns, r.month_fen, r.ytd_drawdowns, r.ytd_fen
 
 
-def appendix_grids(
-    tpl: Template, rows: Iterable[AppendixRow], fingerprint: Fingerprint, font: str
-) -> list[Flowable]:
-    """The month's drawdowns as blocks of rows_per_block (each a small grid); every row also feeds the fingerprint."""
+def appendix_grids(tpl: Template, rows: Iterable[AppendixRow], font: str) -> list[Flowable]:
+    """The month's drawdowns as blocks of rows_per_block (each a small grid)."""
     section = tpl.section("appendix")
     block = int(section.get("rows_per_block", 60))
     widths = tpl.widths("appendix")
@@ -278,7 +304,6 @@ def appendix_grids(
     out: list[Flowable] = []
     pending: list[list[str]] = []
     for row in rows:
-        fingerprint.add(row)
         pending.append(
             [
                 str(row.id),
@@ -311,7 +336,7 @@ def summary_story(
     lines: Sequence[ToolLine],
     share: ShareResult,
     trend: Sequence[tuple[str, int, int]],
-    generated_at: str,
+    stamp: Stamp,
     font: str,
 ) -> list[Flowable]:
     styles = Styles(tpl, font)
@@ -321,7 +346,7 @@ def summary_story(
         styles,
         tpl.label("summary_title"),
         tpl.label("summary_subtitle", period_label=label),
-        generated_at,
+        stamp,
     )
     by_code = {line.tool_code: line for line in lines}
     month_fen = sum(line.month.amount_fen for line in lines)

@@ -45,6 +45,7 @@ TABLE_CHUNK = 30  # rows per small table
 HEADER_FILL = HexColor("#e6e9ef")
 RULE = HexColor("#8a8a8a")
 BAR = HexColor("#3b6ea5")
+STAMP = HexColor("#c0392b")
 _ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
 
 
@@ -54,7 +55,11 @@ class PageText:
 
     report_title: str
     period_label: str
-    generated_at: str
+    generated_at: str  # as printed (the template's date format)
+    status: str = "final"  # 'preliminary': 初步数 stamped on every page
+    number: int = 0  # registration number
+    fingerprint: str = ""
+    head: str = ""  # the audit chain's head at registration, COUNT HASH
 
 
 class Styles:
@@ -257,10 +262,19 @@ def build_pdf(out: IO[bytes], story: list[Flowable], template: Template, page: P
         "report_title": page.report_title,
         "period_label": page.period_label,
         "generated_at": page.generated_at,
+        "status": template.label(f"status_{page.status}"),
+        "number": page.number,
+        "fingerprint": page.fingerprint,
+        "head": page.head,
     }
     header_left = template.text("header", "left", **fields)
     header_right = template.text("header", "right", **fields)
     footer_left = template.text("footer", "left", **fields)
+    footer_lines = [
+        template.text("footer", "registration", **fields),
+        template.text("footer", "chain", **fields),
+    ]
+    stamp = template.label("stamp_preliminary") if page.status == "preliminary" else ""
     pages_seen = [0]
 
     def decorate(canvas: Canvas, doc: BaseDocTemplate) -> None:
@@ -277,6 +291,22 @@ def build_pdf(out: IO[bytes], story: list[Flowable], template: Template, page: P
         canvas.line(left, y_foot + 4 * mm, width - right, y_foot + 4 * mm)
         canvas.drawString(left, y_foot, footer_left)
         canvas.drawCentredString(width / 2, y_foot, template.text("footer", "right", page=doc.page))
+        canvas.setFont(font, small - 1.5)
+        for k, line in enumerate(footer_lines, 1):
+            canvas.drawString(left, y_foot - k * (small - 0.5), line)
+        if stamp:  # 初步数: a boxed stamp at the top right of every page
+            canvas.setFont(font, small + 4.5)
+            canvas.setStrokeColor(STAMP)
+            canvas.setFillColor(STAMP)
+            canvas.setLineWidth(1.2)
+            text_width = canvas.stringWidth(stamp, font, small + 4.5)
+            x, y = width - right - text_width - 2 * mm, height - 11 * mm
+            canvas.rect(
+                x - 2 * mm, y - 1.6 * mm, text_width + 4 * mm, small + 4.5 + 2.2 * mm, stroke=1, fill=0
+            )
+            canvas.drawString(x, y, stamp)
+            canvas.setFillColorRGB(0, 0, 0)
+            canvas.setFont(font, small)
         canvas.translate(width - right, y_foot)
         canvas.doForm(TOTAL_FORM)
         canvas.restoreState()
