@@ -202,7 +202,10 @@ def test_tool_report_figures_equal_the_ledger_to_the_fen(
     ):
         assert re.search(rf"^{ident} 2023-03-\d\d .* {re.escape(amount)} ", appendix, re.M), ident
     assert not re.search(rf"^{booked['d4']} 2023-03-25", appendix, re.M)
-    assert "700,000.00" not in body
+    assert "700,000.00" not in appendix  # d4 shows only as the month's reversal, in the movements
+    moves = body[body.index("余额变动（月初至月末）") : body.index("月末余额到期阶梯")].splitlines()
+    at = moves.index("减：冲正")
+    assert moves[at + 1 : at + 4] == ["1", "700,000.00", "70.00"]
 
 
 def test_breakdowns_and_borrowers_name_the_ledger_rows(
@@ -440,5 +443,6 @@ def test_trend_chart_and_maturities_follow_the_ledger(ledger: Ledger, booked: di
     assert "40.00" in tool_lines and "2022年4月" in tool_lines and "每月发放金额（万元）" in tool_lines
     summary = pdf_text(results[1].path).splitlines()
     at = summary.index("京民融", summary.index("四、到期分布（按月末余额）"))
-    # Next month: d2 (2,500,000.50); nothing in May or June; month-end balance 4,000,000.75.
-    assert summary[at + 1 : at + 6] == ["250.00", "1", "0.00", "0.00", "400.00"]
+    # 1-3 months: d2 (2,500,000.50, April); 7-12 months: d5 (Feb 2024), d1 less its repayment and d3 (March 2024);
+    # nothing beyond; month-end balance 4,000,000.75.
+    assert summary[at + 1 : at + 6] == ["250.00", "0.00", "150.00", "0.00", "400.00"]

@@ -181,16 +181,13 @@ def tool_report(
     period: fig.Period,
     out_dir: Path,
     *,
-    balance: tuple[int, int] | None = None,
-    maturing: fig.Maturing | None = None,
+    line: fig.ToolLine | None = None,
     trend: list[tuple[str, int, int]] | None = None,
 ) -> tuple[Path, Render, str]:
     """One tool's report: (path, a function drawing it for a registration stamp, data fingerprint). The month's
     drawdowns are read once, fingerprinted, and listed in the appendix."""
     font = register_font()
-    figures = fig.tool_figures(
-        conn, ledger.config, tool.code, period, balance=balance, maturing=maturing, trend=trend
-    )
+    figures = fig.tool_figures(conn, ledger.config, tool.code, period, line=line, trend=trend)
     rows = list(fig.stream_month(conn, tool.code, period))
     fingerprint = fig.Fingerprint()
     fingerprint.add(figures)
@@ -263,7 +260,9 @@ def monthly_reports(
             chosen = [
                 t
                 for t in ledger.catalogue
-                if by_code[t.code].month.drawdowns or by_code[t.code].outstanding_fen
+                if by_code[t.code].month.drawdowns
+                or by_code[t.code].outstanding_fen
+                or by_code[t.code].movements.opening.drawdowns
             ]
         for tool in chosen:
             started = time.perf_counter()
@@ -275,8 +274,7 @@ def monthly_reports(
                 tool,
                 period,
                 directory,
-                balance=(line.outstanding_fen, line.outstanding_drawdowns),
-                maturing=line.maturing[0],
+                line=line,
                 trend=trends.get(tool.code) or fig.empty_trend(period),
             )
             results.append(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -29,7 +29,7 @@ from ledger.domain.enterprise import SCI_TECH_STATUSES, SIZES
 from ledger.domain.errors import ValidationError
 from ledger.domain.industry import section_name
 from ledger.domain.money import PPM_PER_PERCENT, round_half_up
-from ledger.services.balances import EVENTS_AS_OF
+from ledger.services.balances import EVENTS_AS_OF, outstanding
 from ledger.services.canonical import canonical_json
 
 # Not reversed as of :b, the end of the window every query here reads (the report's month end): a reversal counts
@@ -143,8 +143,65 @@ class BorrowerRow:
 
 @dataclass(frozen=True)
 class Maturing:
+    """A count and an amount (fen): a maturity bucket, or one line of the movements."""
+
     drawdowns: int = 0
     amount_fen: int = 0
+
+    def __add__(self, other: Maturing) -> Maturing:
+        return Maturing(self.drawdowns + other.drawdowns, self.amount_fen + other.amount_fen)
+
+    def __sub__(self, other: Maturing) -> Maturing:
+        return Maturing(self.drawdowns - other.drawdowns, self.amount_fen - other.amount_fen)
+
+
+LADDER_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class Movements:
+    """How the balance went from the previous month end to this one (one tool, or all of them added up).
+
+    Each drawdown that was outstanding at the opening or drawn in the month leaves by at most one door — reversed
+    (a reversal effective in the month), repaid in full, matured — or stays; `repaid` also holds partial
+    repayments' amounts (its count is the drawdowns repaid in full; `repaid_partly` counts the others). Rollovers
+    move a maturity, not money: `rolled` is both the amount rolled out of its old maturity and into the new one.
+    `ledger_opening` and `ledger_closing` are the balances as ledger.services.balances computes them, so `holds`
+    checks these movements against the ledger's own definition of the balance, to the fen."""
+
+    opening: Maturing = Maturing()
+    drawn: Maturing = Maturing()
+    matured: Maturing = Maturing()
+    repaid: Maturing = Maturing()
+    repaid_partly: int = 0
+    reversed: Maturing = Maturing()
+    rolled: Maturing = Maturing()
+    ledger_opening: Maturing = Maturing()
+    ledger_closing: Maturing = Maturing()
+
+    @property
+    def closing(self) -> Maturing:
+        """Opening + drawn − matured − repaid − reversed (− rolled out + rolled in)."""
+        return (
+            self.opening + self.drawn - self.matured - self.repaid - self.reversed - self.rolled + self.rolled
+        )
+
+    @property
+    def holds(self) -> bool:
+        return self.opening == self.ledger_opening and self.closing == self.ledger_closing
+
+    def __add__(self, other: Movements) -> Movements:
+        return Movements(
+            self.opening + other.opening,
+            self.drawn + other.drawn,
+            self.matured + other.matured,
+            self.repaid + other.repaid,
+            self.repaid_partly + other.repaid_partly,
+            self.reversed + other.reversed,
+            self.rolled + other.rolled,
+            self.ledger_opening + other.ledger_opening,
+            self.ledger_closing + other.ledger_closing,
+        )
 
 
 @dataclass
@@ -162,6 +219,8 @@ class ToolFigures:
     outstanding_fen: int
     outstanding_drawdowns: int
     maturing_next: Maturing
+    ladder: list[Maturing]  # the month-end balance by maturity month: the next 12 months, then beyond
+    movements: Movements
     by_institution: list[BreakdownRow]
     by_industry: list[BreakdownRow]
     by_size: list[BreakdownRow]
@@ -184,23 +243,32 @@ class ToolLine:
     ytd: Totals
     outstanding_fen: int
     outstanding_drawdowns: int
-    maturing: list[Maturing] = field(default_factory=list)  # next 1, 2, 3 months
+    maturing: list[Maturing] = field(default_factory=list)  # the next 12 months, then "12个月以上"
+    movements: Movements = Movements()
 
 
 # -- the all-tool figures the batch computes once ------------------------------------------------------------------
 def month_end_positions(
-    conn: Connection, period: Period, months: int = 3, tool_code: str | None = None
+    conn: Connection, period: Period, months: int = LADDER_MONTHS, tool_code: str | None = None
 ) -> dict[str, tuple[int, int, list[Maturing]]]:
     """Per tool, in one pass: the balance at month end (fen, drawdowns) and the part of it falling due in each of
-    the next `months` months (rollovers and repayments up to month end applied)."""
+    the next `months` calendar months, then beyond them (rollovers and repayments up to month end applied); the
+    last bucket is its own sum, not the balance less the others, so the ladder adding up to the balance is a check.
+    """
     cols = ["COUNT(*)", "SUM(d.amount_fen - COALESCE(ev.repaid_fen, 0))"]
     params: dict[str, Any] = {"as_of": period.last}
+    due_on = "COALESCE(ev.rolled_to, d.maturity_on)"
     for k in range(1, months + 1):
         p = period.shifted(k)
         params[f"s{k}"], params[f"e{k}"] = p.first, p.last
-        falls_due = f"COALESCE(ev.rolled_to, d.maturity_on) BETWEEN :s{k} AND :e{k}"
+        falls_due = f"{due_on} BETWEEN :s{k} AND :e{k}"
         cols.append(f"SUM(CASE WHEN {falls_due} THEN 1 ELSE 0 END)")
         cols.append(f"SUM(CASE WHEN {falls_due} THEN d.amount_fen - COALESCE(ev.repaid_fen, 0) ELSE 0 END)")
+    params["beyond"] = period.shifted(months).last
+    cols.append(f"SUM(CASE WHEN {due_on} > :beyond THEN 1 ELSE 0 END)")
+    cols.append(
+        f"SUM(CASE WHEN {due_on} > :beyond THEN d.amount_fen - COALESCE(ev.repaid_fen, 0) ELSE 0 END)"
+    )
     where = ""
     if tool_code is not None:
         where, params["t"] = "AND d.tool_code = :t ", tool_code
@@ -212,8 +280,87 @@ def month_end_positions(
     )
     out: dict[str, tuple[int, int, list[Maturing]]] = {}
     for row in conn.execute(text(sql), params):
-        due = [Maturing(int(row[2 * k + 1] or 0), int(row[2 * k + 2] or 0)) for k in range(1, months + 1)]
+        due = [Maturing(int(row[2 * k + 1] or 0), int(row[2 * k + 2] or 0)) for k in range(1, months + 2)]
         out[str(row[0])] = (int(row[2] or 0), int(row[1]), due)
+    return out
+
+
+def empty_ladder(months: int = LADDER_MONTHS) -> list[Maturing]:
+    return [Maturing() for _ in range(months + 1)]
+
+
+_MOVEMENT_EVENTS = """
+SELECT drawdown_id,
+       MAX(CASE WHEN kind = 'reversal' AND event_on <= :t1 THEN 1 ELSE 0 END) AS rev1,
+       MAX(CASE WHEN kind = 'reversal' AND event_on <= :t0 THEN 1 ELSE 0 END) AS rev0,
+       SUM(CASE WHEN kind = 'repayment' AND event_on <= :t0 THEN amount_fen ELSE 0 END) AS rep0,
+       SUM(CASE WHEN kind = 'repayment' AND event_on <= :t1 THEN amount_fen ELSE 0 END) AS rep1,
+       MAX(CASE WHEN kind = 'rollover' AND event_on <= :t0 THEN new_maturity_on END) AS mat0,
+       MAX(CASE WHEN kind = 'rollover' AND event_on <= :t1 THEN new_maturity_on END) AS mat1,
+       SUM(CASE WHEN kind = 'rollover' AND event_on > :t0 AND event_on <= :t1 THEN 1 ELSE 0 END) AS rolls
+FROM drawdown_event GROUP BY drawdown_id
+"""
+
+
+def movements(conn: Connection, period: Period, tool_code: str | None = None) -> dict[str, Movements]:
+    """Per tool, in one pass over the drawdowns outstanding at the previous month end or drawn in the month."""
+    t0 = period.first - timedelta(days=1)
+    params: dict[str, Any] = {"t0": t0, "t1": period.last, "m0": period.first}
+    where = ""
+    if tool_code is not None:
+        where, params["t"] = "AND d.tool_code = :t ", tool_code
+    # x: one row per drawdown in scope: o (opening amount), dr (drawn in the month), rem (what remains at month
+    # end after repayments), door (0 stays, 1 reversed, 2 repaid in full, 3 matured), repaid in the month.
+    o = (
+        "CASE WHEN d.drawn_on <= :t0 AND COALESCE(ev.rev0, 0) = 0 AND COALESCE(ev.mat0, d.maturity_on) > :t0 "
+        "AND d.amount_fen > COALESCE(ev.rep0, 0) THEN d.amount_fen - COALESCE(ev.rep0, 0) ELSE 0 END"
+    )
+    row_sql = (
+        f"SELECT d.tool_code AS tool, {o} AS o, CASE WHEN d.drawn_on >= :m0 THEN d.amount_fen ELSE 0 END AS dr, "
+        "d.amount_fen - COALESCE(ev.rep1, 0) AS rem, "
+        f"COALESCE(ev.rep1, 0) - CASE WHEN {o} > 0 THEN COALESCE(ev.rep0, 0) ELSE 0 END AS rp, "
+        "COALESCE(ev.rolls, 0) AS rolls, "
+        "CASE WHEN COALESCE(ev.rev1, 0) = 1 THEN 1 WHEN d.amount_fen <= COALESCE(ev.rep1, 0) THEN 2 "
+        "WHEN COALESCE(ev.mat1, d.maturity_on) <= :t1 THEN 3 ELSE 0 END AS door "
+        f"FROM drawdown d LEFT JOIN ({_MOVEMENT_EVENTS}) ev ON ev.drawdown_id = d.id "
+        f"WHERE d.drawn_on <= :t1 AND (d.drawn_on >= :m0 OR d.maturity_on > :t0 OR ev.mat0 IS NOT NULL) {where}"
+    )
+    sql = (
+        "SELECT tool, "
+        "SUM(CASE WHEN o > 0 THEN 1 ELSE 0 END), SUM(o), "
+        "SUM(CASE WHEN dr > 0 THEN 1 ELSE 0 END), SUM(dr), "
+        "SUM(CASE WHEN door = 3 THEN 1 ELSE 0 END), SUM(CASE WHEN door = 3 THEN rem ELSE 0 END), "
+        "SUM(CASE WHEN door = 2 THEN 1 ELSE 0 END), SUM(rp), "
+        "SUM(CASE WHEN door <> 2 AND rp > 0 THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN door = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN door = 1 THEN rem ELSE 0 END), "
+        "SUM(CASE WHEN door <> 1 AND rolls > 0 THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN door <> 1 AND rolls > 0 THEN rem ELSE 0 END) "
+        f"FROM ({row_sql}) x WHERE o > 0 OR dr > 0 GROUP BY tool"
+    )
+    opening = {o.tool_code: Maturing(o.drawdowns, o.amount_fen) for o in outstanding(conn, t0, tool_code)}
+    closing = {
+        o.tool_code: Maturing(o.drawdowns, o.amount_fen) for o in outstanding(conn, period.last, tool_code)
+    }
+    out: dict[str, Movements] = {}
+    for r in conn.execute(text(sql), params):
+        v = [int(x or 0) for x in r[1:]]
+        code = str(r[0])
+        out[code] = Movements(
+            opening=Maturing(v[0], v[1]),
+            drawn=Maturing(v[2], v[3]),
+            matured=Maturing(v[4], v[5]),
+            repaid=Maturing(v[6], v[7]),
+            repaid_partly=v[8],
+            reversed=Maturing(v[9], v[10]),
+            rolled=Maturing(v[11], v[12]),
+            ledger_opening=opening.get(code, Maturing()),
+            ledger_closing=closing.get(code, Maturing()),
+        )
+    for code in set(opening) | set(closing):  # a balance with no movement row would be a gap: show it
+        if code not in out:
+            out[code] = Movements(
+                ledger_opening=opening.get(code, Maturing()), ledger_closing=closing.get(code, Maturing())
+            )
     return out
 
 
@@ -249,10 +396,21 @@ def summary_lines(conn: Connection, period: Period, codes: Sequence[str]) -> lis
     month = tools_with_activity(conn, period)
     ytd = ytd_by_tool(conn, period)
     positions = month_end_positions(conn, period)
+    moves = movements(conn, period)
     lines = []
     for code in codes:
-        fen, n, due = positions.get(code, (0, 0, [Maturing(), Maturing(), Maturing()]))
-        lines.append(ToolLine(code, month.get(code, Totals()), ytd.get(code, Totals()), fen, n, due))
+        fen, n, due = positions.get(code, (0, 0, empty_ladder()))
+        lines.append(
+            ToolLine(
+                code,
+                month.get(code, Totals()),
+                ytd.get(code, Totals()),
+                fen,
+                n,
+                due,
+                moves.get(code, Movements()),
+            )
+        )
     return lines
 
 
@@ -407,14 +565,15 @@ def tool_figures(
     code: str,
     period: Period,
     *,
-    balance: tuple[int, int] | None = None,
-    maturing: Maturing | None = None,
+    line: ToolLine | None = None,
     trend: list[tuple[str, int, int]] | None = None,
 ) -> ToolFigures:
-    """One tool's month; balance, maturing and trend come from the batch's all-tool queries when it has them."""
-    if balance is None or maturing is None:
-        fen, n, due = month_end_positions(conn, period, 1, code).get(code, (0, 0, [Maturing()]))
-        balance, maturing = (fen, n), due[0]
+    """One tool's month; balance, ladder, movements and trend come from the batch's all-tool queries when it has
+    them (`line`, `trend`)."""
+    if line is None:
+        fen, n, due = month_end_positions(conn, period, tool_code=code).get(code, (0, 0, empty_ladder()))
+        moves = movements(conn, period, code).get(code, Movements())
+        line = ToolLine(code, Totals(), Totals(), fen, n, due, moves)
     if trend is None:
         trend = _trend_rows(conn, period, code).get(code) or empty_trend(period)
     cb_m, cb_y = _rates(conn, code, period, "cb_rate_ppm", "amount_fen")
@@ -431,9 +590,11 @@ def tool_figures(
         cb_rate_ytd=cb_y,
         lend_rate_month=lend_m,
         lend_rate_ytd=lend_y,
-        outstanding_fen=balance[0],
-        outstanding_drawdowns=balance[1],
-        maturing_next=maturing,
+        outstanding_fen=line.outstanding_fen,
+        outstanding_drawdowns=line.outstanding_drawdowns,
+        maturing_next=line.maturing[0],
+        ladder=line.maturing,
+        movements=line.movements,
         by_institution=_rows(_breakdown(conn, code, period, "i.code", "i.name", joins_inst)),
         by_industry=_rows(
             _breakdown(conn, code, period, "substr(e.industry_code, 1, 1)", "e.industry_code", joins_ent),

@@ -21,6 +21,7 @@ from ledger.reports.figures import (
     AppendixRow,
     BreakdownRow,
     Maturing,
+    Movements,
     Period,
     ToolFigures,
     ToolLine,
@@ -190,6 +191,70 @@ def breakdown(tpl: Template, styles: Styles, rows: Sequence[BreakdownRow], ytd_t
     return tables(styles, tpl.columns("breakdown"), tpl.widths("breakdown"), body)
 
 
+def movements_block(tpl: Template, styles: Styles, moves: Movements) -> list[Flowable]:
+    """The balance's movements in the month, count and amount, and the check line against the ledger's balance."""
+    k = "movements"
+    lines = [
+        ("opening", moves.opening),
+        ("drawn", moves.drawn),
+        ("matured", moves.matured),
+        ("repaid", moves.repaid),
+        ("reversed", moves.reversed),
+        ("rolled_out", moves.rolled),
+        ("rolled_in", moves.rolled),
+        ("closing", moves.closing),
+    ]
+    rows = [[tpl.text(k, key), count(m.drawdowns), yuan(m.amount_fen), wan(m.amount_fen)] for key, m in lines]
+    out = tables(styles, tpl.columns(k), tpl.widths(k), rows, bold_last=True)
+    if moves.holds:
+        check = tpl.text(k, "check_ok", closing=yuan(moves.ledger_closing.amount_fen))
+    else:
+        diff = moves.closing - moves.ledger_closing
+        check = tpl.text(
+            k,
+            "check_fail",
+            diff=yuan(diff.amount_fen),
+            diff_n=count(diff.drawdowns),
+            ledger_opening=yuan(moves.ledger_opening.amount_fen),
+            ledger_closing=yuan(moves.ledger_closing.amount_fen),
+        )
+    out.append(paragraph(styles, "body", check))
+    out.append(paragraph(styles, "note", tpl.text(k, "note", partly=count(moves.repaid_partly))))
+    return out
+
+
+def ladder_block(tpl: Template, styles: Styles, period: Period, ladder: Sequence[Maturing]) -> list[Flowable]:
+    """The month-end balance by maturity month (12 calendar months, then beyond), with its 合计."""
+    k = "ladder"
+    total = sum(ladder, Maturing())
+    rows = []
+    for i, bucket in enumerate(ladder):
+        if i < len(ladder) - 1:
+            p = period.shifted(i + 1)
+            label = tpl.text(k, "month", year=p.year, month=p.month)
+        else:
+            label = tpl.text(k, "beyond", months=len(ladder) - 1)
+        rows.append(
+            [
+                label,
+                count(bucket.drawdowns),
+                wan(bucket.amount_fen),
+                yuan(bucket.amount_fen),
+                percent(bucket.amount_fen, total.amount_fen, tpl),
+            ]
+        )
+    rows.append(
+        [
+            tpl.label("total_row"),
+            count(total.drawdowns),
+            wan(total.amount_fen),
+            yuan(total.amount_fen),
+            percent(total.amount_fen, total.amount_fen, tpl),
+        ]
+    )
+    return tables(styles, tpl.columns(k), tpl.widths(k), rows, bold_last=True)
+
+
 # -- the tool report -----------------------------------------------------------------------------------------------
 def tool_story(
     tpl: Template,
@@ -253,6 +318,11 @@ def tool_story(
     ]
     story += tables(styles, tpl.columns("share_table"), tpl.widths("share_table"), month_end)
 
+    story += heading(tpl, styles, "movements")
+    story += movements_block(tpl, styles, figs.movements)
+    story += heading(tpl, styles, "ladder")
+    story += ladder_block(tpl, styles, period, figs.ladder)
+
     story += heading(tpl, styles, "share")
     story += share_block(tpl, styles, figs.share)
     story += heading(tpl, styles, "by_institution")
@@ -286,6 +356,20 @@ def tool_story(
     story.append(Spacer(1, 2 * mm))
     story += appendix_grids(tpl, appendix, font)
     return story
+
+
+def _movement_row(tpl: Template, name: str, mv: Movements) -> list[str]:
+    check = tpl.text("movements", "holds") if mv.holds else tpl.text("movements", "differs")
+    return [
+        name,
+        wan(mv.opening.amount_fen),
+        wan(mv.drawn.amount_fen),
+        wan(mv.matured.amount_fen),
+        wan(mv.repaid.amount_fen),
+        wan(mv.reversed.amount_fen),
+        wan(mv.closing.amount_fen),
+        check,
+    ]
 
 
 def _counts(r: BreakdownRow) -> tuple[int, int, int, int]:
@@ -459,41 +543,47 @@ def summary_story(
         quota_rows = [[tpl.label("none_row"), "", "", "", ""]]
     story += tables(styles, tpl.columns("summary_quota"), tpl.widths("summary_quota"), quota_rows)
 
-    story += heading(tpl, styles, "summary_maturities")
-    mat_rows = []
-    totals = [Maturing(), Maturing(), Maturing()]
+    story += heading(tpl, styles, "summary_movements")
+    move_rows = []
+    all_moves = Movements()
     for tool in tools:
         line = by_code[tool.code]
-        if not line.outstanding_fen:
+        mv = line.movements
+        if mv == Movements():
             continue
-        mats = line.maturing
-        totals = [
-            Maturing(t.drawdowns + x.drawdowns, t.amount_fen + x.amount_fen)
-            for t, x in zip(totals, mats, strict=True)
-        ]
+        all_moves = all_moves + mv
+        move_rows.append(_movement_row(tpl, tool.name, mv))
+    move_rows.append(_movement_row(tpl, tpl.label("total_row"), all_moves))
+    story += tables(
+        styles, tpl.columns("summary_movements"), tpl.widths("summary_movements"), move_rows, bold_last=True
+    )
+    story += heading(tpl, styles, "summary_movements_all")
+    story += movements_block(tpl, styles, all_moves)
+
+    story += heading(tpl, styles, "summary_maturities")
+    mat_rows = []
+    ladder = [Maturing() for _ in range(len(lines[0].maturing) if lines else 13)]
+    groups = ((0, 3), (3, 6), (6, 12), (12, 13))
+    for tool in tools:
+        line = by_code[tool.code]
+        if not line.outstanding_drawdowns:
+            continue
+        ladder = [a + b for a, b in zip(ladder, line.maturing, strict=True)]
         mat_rows.append(
-            [
-                tool.name,
-                wan(mats[0].amount_fen),
-                count(mats[0].drawdowns),
-                wan(mats[1].amount_fen),
-                wan(mats[2].amount_fen),
-                wan(line.outstanding_fen),
-            ]
+            [tool.name]
+            + [wan(sum(line.maturing[a:b], Maturing()).amount_fen) for a, b in groups]
+            + [wan(line.outstanding_fen)]
         )
     mat_rows.append(
-        [
-            tpl.label("total_row"),
-            wan(totals[0].amount_fen),
-            count(totals[0].drawdowns),
-            wan(totals[1].amount_fen),
-            wan(totals[2].amount_fen),
-            wan(out_fen),
-        ]
+        [tpl.label("total_row")]
+        + [wan(sum(ladder[a:b], Maturing()).amount_fen) for a, b in groups]
+        + [wan(out_fen)]
     )
     story += tables(
         styles, tpl.columns("summary_maturities"), tpl.widths("summary_maturities"), mat_rows, bold_last=True
     )
+    story += heading(tpl, styles, "summary_ladder")
+    story += ladder_block(tpl, styles, period, ladder)
 
     story.append(KeepTogether([*heading(tpl, styles, "summary_trend"), trend_chart(tpl, styles, trend)]))
     return story

@@ -30,6 +30,9 @@ _TABLES = (
     "summary_share_trend",
     "summary_quota",
     "summary_maturities",
+    "summary_movements",
+    "movements",
+    "ladder",
 )
 
 
