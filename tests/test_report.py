@@ -191,8 +191,16 @@ def test_tool_report_figures_equal_the_ledger_to_the_fen(
     assert (
         share.key_area_fen == 100_000_000 + 40_000_000 + 250_000_050
     )  # borrower 1 (status) and 2 (section C)
-    assert _row(body, "重点领域发放（元）")[0] == money(share.key_area_fen)
-    assert _row(body, "重点领域占比")[0] == display_percent(share.share)
+    assert _row(body, "本工具重点领域发放（元）")[0] == money(share.key_area_fen)
+    assert _row(body, "本工具重点领域占比（仅供参考）")[0] == display_percent(share.share)
+    # The rule is the branch's: its figure leads the section (here JMR is the only tool with drawings).
+    assert f"全辖年初至月末重点领域占比 {display_percent(share.share)}（要求 ≥ 50.00%），达标" in body.replace("\n", "")
+    # By reason: borrower 1's status (d1 and d5), borrower 2's industry (C3911 is high-tech manufacturing).
+    reasons = body[body.index("重点领域发放按认定原因") :].splitlines()
+    at = reasons.index("资质")
+    assert reasons[at + 1 : at + 3] == ["2", "140.00"]
+    at = reasons.index("高技术制造业")
+    assert reasons[at + 1 : at + 3] == ["1", "250.00"]
 
     appendix = body[body.index("附录：本月发放明细") :]
     for ident, amount in (

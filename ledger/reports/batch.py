@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -183,11 +184,15 @@ def tool_report(
     *,
     line: fig.ToolLine | None = None,
     trend: list[tuple[str, int, int]] | None = None,
+    share: Any = None,
+    reasons: dict[str, list[tuple[str, int, int]]] | None = None,
 ) -> tuple[Path, Render, str]:
     """One tool's report: (path, a function drawing it for a registration stamp, data fingerprint). The month's
     drawdowns are read once, fingerprinted, and listed in the appendix."""
     font = register_font()
-    figures = fig.tool_figures(conn, ledger.config, tool.code, period, line=line, trend=trend)
+    figures = fig.tool_figures(
+        conn, ledger.config, tool.code, period, line=line, trend=trend, share=share, reasons=reasons
+    )
     rows = list(fig.stream_month(conn, tool.code, period))
     fingerprint = fig.Fingerprint()
     fingerprint.add(figures)
@@ -212,18 +217,21 @@ def summary_report(
     out_dir: Path,
     lines: Sequence[fig.ToolLine],
     trends: dict[str, list[tuple[str, int, int]]] | None = None,
+    share: Any = None,
+    reasons: dict[str, list[tuple[str, int, int]]] | None = None,
 ) -> tuple[Path, Render, str]:
     font = register_font()
     tools = list(ledger.catalogue)
-    share = fig.share_result(conn, ledger.config, period)
+    share = share if share is not None else fig.share_result(conn, ledger.config, period)
+    reasons = reasons if reasons is not None else fig.reason_counts(conn, period)
     trend = fig.combined_trend(period, fig.trends(conn, period) if trends is None else trends)
     fingerprint = fig.Fingerprint()
-    for item in (period.key, list(lines), share, trend):
+    for item in (period.key, list(lines), share, trend, reasons):
         fingerprint.add(item)
     title = tpl.label("summary_title")
 
     def render(stamp: registry.Stamp) -> tuple[bytes, int]:
-        story = layout.summary_story(tpl, tools, period, lines, share, trend, stamp, font)
+        story = layout.summary_story(tpl, tools, period, lines, share, trend, stamp, font, reasons)
         buffer = io.BytesIO()
         pages = build_pdf(buffer, story, tpl, _page_text(tpl, title, period, stamp))
         return buffer.getvalue(), pages
@@ -255,6 +263,8 @@ def monthly_reports(
         codes = [t.code for t in ledger.catalogue]
         lines = fig.summary_lines(conn, period, codes)
         trends = fig.trends(conn, period)
+        share = fig.share_result(conn, ledger.config, period)
+        reasons = fig.reason_counts(conn, period)
         by_code = {line.tool_code: line for line in lines}
         if chosen is None:
             chosen = [
@@ -276,12 +286,16 @@ def monthly_reports(
                 directory,
                 line=line,
                 trend=trends.get(tool.code) or fig.empty_trend(period),
+                share=share,
+                reasons=reasons,
             )
             results.append(
                 _issue(ledger, period, tool.code, path, render, fingerprint, stamp, status, edition, started)
             )
         started = time.perf_counter()
-        path, render, fingerprint = summary_report(ledger, conn, tpl, period, directory, lines, trends)
+        path, render, fingerprint = summary_report(
+            ledger, conn, tpl, period, directory, lines, trends, share, reasons
+        )
         results.append(
             _issue(ledger, period, None, path, render, fingerprint, stamp, status, edition, started)
         )

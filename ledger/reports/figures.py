@@ -204,6 +204,17 @@ class Movements:
         )
 
 
+@dataclass(frozen=True)
+class TargetShare:
+    """A tool's own target group (its catalogue eligibility: statuses, industries, sizes) in its year to date."""
+
+    description: str
+    drawdowns: int
+    amount_fen: int
+    total_drawdowns: int
+    total_fen: int
+
+
 @dataclass
 class ToolFigures:
     """Everything one tool's monthly report shows except the appendix rows (streamed separately)."""
@@ -227,7 +238,13 @@ class ToolFigures:
     by_status: list[BreakdownRow]
     trend: list[tuple[str, int, int]]  # (YYYY-MM, fen, drawdowns)
     top_borrowers: list[BorrowerRow]
-    share: Any = None  # ledger.rules.share.ShareResult, year to date for this tool
+    share: Any = (
+        None  # ledger.rules.share.ShareResult: the branch's, year to date (the rule is for all tools)
+    )
+    reasons: list[tuple[str, int, int]] = field(
+        default_factory=list
+    )  # (category, n, fen) of key-area drawdowns
+    target: TargetShare | None = None
 
     @property
     def has_data(self) -> bool:
@@ -567,6 +584,8 @@ def tool_figures(
     *,
     line: ToolLine | None = None,
     trend: list[tuple[str, int, int]] | None = None,
+    share: Any = None,
+    reasons: dict[str, list[tuple[str, int, int]]] | None = None,
 ) -> ToolFigures:
     """One tool's month; balance, ladder, movements and trend come from the batch's all-tool queries when it has
     them (`line`, `trend`)."""
@@ -606,7 +625,83 @@ def tool_figures(
         by_status=_status_breakdown(conn, code, period),
         trend=trend,
         top_borrowers=_top_borrowers(conn, code, period),
-        share=share_result(conn, config, period, tool_code=code),
+        share=share if share is not None else share_result(conn, config, period),
+        reasons=(reasons if reasons is not None else reason_counts(conn, period, code)).get(code, []),
+        target=target_share(conn, config, code, period),
+    )
+
+
+def reason_category(reason: str) -> str:
+    """资质 / 高技术制造业 / 制造业 / a configured industry's name: the part of a stored key-area reason before its
+    detail ('资质:高新技术企业', '制造业(C3425)', '高技术制造业:电子及通信设备制造(C3911)')."""
+    for mark in (":", "：", "(", "（"):
+        reason = reason.split(mark, 1)[0]
+    return reason.strip() or "—"
+
+
+def reason_counts(
+    conn: Connection, period: Period, tool_code: str | None = None
+) -> dict[str, list[tuple[str, int, int]]]:
+    """Per tool, the year's key-area drawdowns (as of month end) by why they counted: (category, n, fen), largest
+    first. The reasons are stored at booking (ledger.domain.key_area), so this sums them, it never re-decides."""
+    params: dict[str, Any] = {"a": period.year_first, "b": period.last, "k": True}
+    where = ""
+    if tool_code is not None:
+        where, params["t"] = "AND d.tool_code = :t ", tool_code
+    rows = conn.execute(
+        text(
+            "SELECT d.tool_code, d.key_area_reason, COUNT(*), SUM(d.amount_fen) FROM drawdown d "
+            f"WHERE d.drawn_on BETWEEN :a AND :b AND d.key_area = :k AND {NOT_REVERSED} {where}"
+            "GROUP BY d.tool_code, d.key_area_reason"
+        ),
+        params,
+    )
+    folded: dict[str, dict[str, list[int]]] = {}
+    for code, reason, n, fen in rows:
+        acc = folded.setdefault(str(code), {}).setdefault(reason_category(str(reason)), [0, 0])
+        acc[0] += int(n)
+        acc[1] += int(fen or 0)
+    return {
+        code: sorted(((k, v[0], v[1]) for k, v in cats.items()), key=lambda r: (-r[2], r[0]))
+        for code, cats in folded.items()
+    }
+
+
+def target_share(conn: Connection, config: Config, code: str, period: Period) -> TargetShare | None:
+    """The share of the tool's year to date lent to its own target group: a borrower holding one of the
+    eligibility's statuses on the drawdown date, in one of its industries, or of one of its sizes."""
+    tool = config.catalogue.get(code)
+    rule = tool.eligibility
+    if not (rule.statuses or rule.industry_prefixes or rule.sizes):
+        return None
+    params: dict[str, Any] = {"t": code, "a": period.year_first, "b": period.last}
+    tests = []
+    if rule.statuses:
+        marks = ", ".join(f":s{i}" for i in range(len(rule.statuses)))
+        params.update({f"s{i}": s for i, s in enumerate(rule.statuses)})
+        tests.append(
+            "EXISTS (SELECT 1 FROM enterprise_status s WHERE s.enterprise_id = d.enterprise_id "
+            f"AND s.status IN ({marks}) AND s.valid_from <= d.drawn_on "
+            "AND (s.valid_to IS NULL OR s.valid_to >= d.drawn_on))"
+        )
+    for i, prefix in enumerate(rule.industry_prefixes):
+        params[f"p{i}"] = f"{prefix}%"
+        tests.append(f"e.industry_code LIKE :p{i}")
+    if rule.sizes:
+        marks = ", ".join(f":z{i}" for i in range(len(rule.sizes)))
+        params.update({f"z{i}": z for i, z in enumerate(rule.sizes)})
+        tests.append(f"e.size IN ({marks})")
+    matched = " OR ".join(tests)
+    row = conn.execute(
+        text(
+            f"SELECT SUM(CASE WHEN {matched} THEN 1 ELSE 0 END), SUM(CASE WHEN {matched} THEN d.amount_fen ELSE 0 END), "
+            "COUNT(*), SUM(d.amount_fen) FROM drawdown d JOIN enterprise e ON e.id = d.enterprise_id "
+            f"WHERE d.tool_code = :t AND d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED}"
+        ),
+        params,
+    ).one()
+    return TargetShare(
+        rule.description, int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0)
     )
 
 

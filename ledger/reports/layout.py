@@ -141,22 +141,90 @@ def key_value(styles: Styles, label: str, value: str, numeric: bool = True) -> l
     return [label, Paragraph(escape(value), styles.cell("left"))]
 
 
-def share_block(tpl: Template, styles: Styles, share: ShareResult) -> list[Flowable]:
-    """The rule's status, numbers and headroom (from ledger.rules.share)."""
+def headroom_text(tpl: Template, share: ShareResult) -> str:
+    """The headroom sentence, in the template's words (ledger.rules.share decides the kind and the amount)."""
+    if share.headroom_kind == "more_non_key_allowed":
+        return (
+            tpl.label("headroom_empty")
+            if share.empty
+            else tpl.label("headroom_more", amount=yuan(share.headroom_fen))
+        )
+    if share.headroom_kind == "key_area_needed":
+        return tpl.label("headroom_needed", amount=yuan(share.headroom_fen))
+    return tpl.label("headroom_none")
+
+
+def share_status(tpl: Template, share: ShareResult) -> str:
     if share.empty:
-        status = tpl.label("share_empty")
-    else:
-        status = tpl.label("share_pass") if share.passed else tpl.label("share_fail")
-    threshold = tpl.label("threshold", percent=f"{round_half_up(share.threshold * 100, 2):.2f}")
+        return tpl.label("share_empty")
+    return tpl.label("share_pass") if share.passed else tpl.label("share_fail")
+
+
+def threshold_text(tpl: Template, share: ShareResult) -> str:
+    return tpl.label("threshold", percent=f"{round_half_up(share.threshold * 100, 2):.2f}")
+
+
+def share_block(tpl: Template, styles: Styles, share: ShareResult) -> list[Flowable]:
+    """The branch-wide rule: status, numbers and headroom (from ledger.rules.share), led by one sentence."""
+    lead = tpl.label(
+        "share_lead",
+        share=display_percent(share.share),
+        threshold=threshold_text(tpl, share),
+        status=share_status(tpl, share),
+        headroom=headroom_text(tpl, share),
+    )
     rows = [
         key_value(styles, tpl.text("share_table", "key_area"), yuan(share.key_area_fen)),
         key_value(styles, tpl.text("share_table", "total"), yuan(share.total_fen)),
         key_value(styles, tpl.text("share_table", "share"), display_percent(share.share)),
-        key_value(styles, tpl.text("share_table", "threshold"), threshold),
-        key_value(styles, tpl.text("share_table", "status"), status, numeric=False),
-        key_value(styles, tpl.text("share_table", "headroom"), share.headroom_text(), numeric=False),
+        key_value(styles, tpl.text("share_table", "threshold"), threshold_text(tpl, share)),
+        key_value(styles, tpl.text("share_table", "status"), share_status(tpl, share), numeric=False),
+        key_value(styles, tpl.text("share_table", "headroom"), headroom_text(tpl, share), numeric=False),
     ]
-    return tables(styles, tpl.columns("share_table"), tpl.widths("share_table"), rows)
+    return [
+        paragraph(styles, "headline", lead),
+        *tables(styles, tpl.columns("share_table"), tpl.widths("share_table"), rows),
+    ]
+
+
+def reasons_block(tpl: Template, styles: Styles, reasons: Sequence[tuple[str, int, int]]) -> list[Flowable]:
+    """Key-area drawdowns by why they counted, with 合计."""
+    total_n = sum(n for _k, n, _f in reasons)
+    total_fen = sum(f for _k, _n, f in reasons)
+    rows = [[k, count(n), wan(f), percent(f, total_fen, tpl)] for k, n, f in reasons]
+    if not rows:
+        rows = [[tpl.label("none_row"), "0", wan(0), str(tpl.meta["not_applicable"])]]
+    rows.append([tpl.label("total_row"), count(total_n), wan(total_fen), percent(total_fen, total_fen, tpl)])
+    return tables(styles, tpl.columns("reasons"), tpl.widths("reasons"), rows, bold_last=True)
+
+
+def share_rows(
+    tpl: Template, tools: Sequence[Tool], rows: Sequence[Any], label_of: Any = None
+) -> list[list[str]]:
+    """ShareRows (tools in catalogue order, or banks as given) with a 合计 row."""
+    out = []
+    for r in rows:
+        out.append(
+            [
+                label_of(r) if label_of else r.label,
+                wan(r.key_area_fen),
+                wan(r.total_fen),
+                count(r.drawdowns),
+                display_percent(r.share),
+            ]
+        )
+    key = sum(r.key_area_fen for r in rows)
+    total = sum(r.total_fen for r in rows)
+    out.append(
+        [
+            tpl.label("total_row"),
+            wan(key),
+            wan(total),
+            count(sum(r.drawdowns for r in rows)),
+            display_percent(exact_ratio(key, total)),
+        ]
+    )
+    return out
 
 
 def trend_chart(tpl: Template, styles: Styles, trend: Sequence[tuple[str, int, int]]) -> Flowable:
@@ -255,6 +323,55 @@ def ladder_block(tpl: Template, styles: Styles, period: Period, ladder: Sequence
     return tables(styles, tpl.columns(k), tpl.widths(k), rows, bold_last=True)
 
 
+def tool_share_block(tpl: Template, styles: Styles, tool: Tool, figs: ToolFigures) -> list[Flowable]:
+    """The rule is the branch's: its figure and status lead; this tool's share, reasons and target group follow as
+    information."""
+    share: ShareResult = figs.share
+    out = [
+        paragraph(
+            styles,
+            "headline",
+            tpl.label(
+                "share_lead",
+                share=display_percent(share.share),
+                threshold=threshold_text(tpl, share),
+                status=share_status(tpl, share),
+                headroom=headroom_text(tpl, share),
+            ),
+        )
+    ]
+    mine = next((r for r in share.by_tool if r.key == tool.code), None)
+    key_fen, total_fen = (mine.key_area_fen, mine.total_fen) if mine else (0, 0)
+    rows = [
+        key_value(styles, tpl.text("share_table", "tool_key_area"), yuan(key_fen)),
+        key_value(styles, tpl.text("share_table", "tool_total"), yuan(total_fen)),
+        key_value(
+            styles, tpl.text("share_table", "tool_share"), display_percent(exact_ratio(key_fen, total_fen))
+        ),
+    ]
+    out += tables(styles, tpl.columns("share_table"), tpl.widths("share_table"), rows)
+    out.append(paragraph(styles, "note", tpl.label("share_tool_note")))
+    out.append(paragraph(styles, "body", tpl.heading("reasons")))
+    out += reasons_block(tpl, styles, figs.reasons)
+    target = figs.target
+    if target is not None:
+        out.append(
+            paragraph(
+                styles,
+                "body",
+                tpl.label(
+                    "target_line",
+                    description=target.description,
+                    n=count(target.drawdowns),
+                    wan=wan(target.amount_fen),
+                    share=percent(target.amount_fen, target.total_fen, tpl),
+                    others=count(target.total_drawdowns - target.drawdowns),
+                ),
+            )
+        )
+    return out
+
+
 # -- the tool report -----------------------------------------------------------------------------------------------
 def tool_story(
     tpl: Template,
@@ -324,7 +441,7 @@ def tool_story(
     story += ladder_block(tpl, styles, period, figs.ladder)
 
     story += heading(tpl, styles, "share")
-    story += share_block(tpl, styles, figs.share)
+    story += tool_share_block(tpl, styles, tool, figs)
     story += heading(tpl, styles, "by_institution")
     story += breakdown(tpl, styles, figs.by_institution, y.amount_fen)
     story += heading(tpl, styles, "by_industry")
@@ -422,6 +539,7 @@ def summary_story(
     trend: Sequence[tuple[str, int, int]],
     stamp: Stamp,
     font: str,
+    reasons: dict[str, list[tuple[str, int, int]]] | None = None,
 ) -> list[Flowable]:
     styles = Styles(tpl, font)
     label = period_label(tpl, period)
@@ -483,21 +601,34 @@ def summary_story(
     story += heading(tpl, styles, "summary_share")
     story += share_block(tpl, styles, share)
     story += heading(tpl, styles, "summary_share_by_tool")
+    by_tool = {r.key: r for r in share.by_tool}
     names = {t.code: t.name for t in tools}
-    share_rows = [
-        [
-            names.get(r.key, r.label),
-            wan(r.key_area_fen),
-            wan(r.total_fen),
-            count(r.drawdowns),
-            display_percent(r.share),
-        ]
-        for r in share.by_tool
-    ]
-    if not share_rows:
-        share_rows = [[tpl.label("none_row"), wan(0), wan(0), "0", display_percent(None)]]
+    ordered = [by_tool[t.code] for t in tools if t.code in by_tool]
     story += tables(
-        styles, tpl.columns("summary_share_by_tool"), tpl.widths("summary_share_by_tool"), share_rows
+        styles,
+        tpl.columns("summary_share_by_tool"),
+        tpl.widths("summary_share_by_tool"),
+        share_rows(tpl, tools, ordered, lambda r: names.get(r.key, r.label)),
+        bold_last=True,
+    )
+    story.append(paragraph(styles, "note", tpl.label("share_tool_note")))
+    story += heading(tpl, styles, "summary_share_by_bank")
+    story += tables(
+        styles,
+        tpl.columns("summary_share_by_tool"),
+        tpl.widths("summary_share_by_tool"),
+        share_rows(tpl, tools, share.by_institution),
+        bold_last=True,
+    )
+    story += heading(tpl, styles, "reasons")
+    merged: dict[str, list[int]] = {}
+    for rows_of_tool in (reasons or {}).values():
+        for k, n, f in rows_of_tool:
+            acc = merged.setdefault(k, [0, 0])
+            acc[0] += n
+            acc[1] += f
+    story += reasons_block(
+        tpl, styles, sorted(((k, v[0], v[1]) for k, v in merged.items()), key=lambda r: (-r[2], r[0]))
     )
     story += heading(tpl, styles, "summary_share_trend")
     cum_key = cum_total = 0

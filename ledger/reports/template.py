@@ -33,6 +33,7 @@ _TABLES = (
     "summary_movements",
     "movements",
     "ladder",
+    "reasons",
 )
 
 
