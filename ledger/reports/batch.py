@@ -186,6 +186,7 @@ def tool_report(
     trend: list[tuple[str, int, int]] | None = None,
     share: Any = None,
     reasons: dict[str, list[tuple[str, int, int]]] | None = None,
+    exc: fig.Exceptions | None = None,
 ) -> tuple[Path, Render, str]:
     """One tool's report: (path, a function drawing it for a registration stamp, data fingerprint). The month's
     drawdowns are read once, fingerprinted, and listed in the appendix."""
@@ -194,14 +195,16 @@ def tool_report(
         conn, ledger.config, tool.code, period, line=line, trend=trend, share=share, reasons=reasons
     )
     rows = list(fig.stream_month(conn, tool.code, period))
+    mine = exc.for_tool(tool.code) if exc is not None else None
     fingerprint = fig.Fingerprint()
     fingerprint.add(figures)
+    fingerprint.add(mine)
     for row in rows:
         fingerprint.add(row)
     title = tpl.label("tool_title", tool_name=tool.name)
 
     def render(stamp: registry.Stamp) -> tuple[bytes, int]:
-        story = layout.tool_story(tpl, tool, period, figures, stamp, rows, font)
+        story = layout.tool_story(tpl, tool, period, figures, stamp, rows, font, mine)
         buffer = io.BytesIO()
         pages = build_pdf(buffer, story, tpl, _page_text(tpl, title, period, stamp))
         return buffer.getvalue(), pages
@@ -219,6 +222,7 @@ def summary_report(
     trends: dict[str, list[tuple[str, int, int]]] | None = None,
     share: Any = None,
     reasons: dict[str, list[tuple[str, int, int]]] | None = None,
+    exc: fig.Exceptions | None = None,
 ) -> tuple[Path, Render, str]:
     font = register_font()
     tools = list(ledger.catalogue)
@@ -226,12 +230,12 @@ def summary_report(
     reasons = reasons if reasons is not None else fig.reason_counts(conn, period)
     trend = fig.combined_trend(period, fig.trends(conn, period) if trends is None else trends)
     fingerprint = fig.Fingerprint()
-    for item in (period.key, list(lines), share, trend, reasons):
+    for item in (period.key, list(lines), share, trend, reasons, exc):
         fingerprint.add(item)
     title = tpl.label("summary_title")
 
     def render(stamp: registry.Stamp) -> tuple[bytes, int]:
-        story = layout.summary_story(tpl, tools, period, lines, share, trend, stamp, font, reasons)
+        story = layout.summary_story(tpl, tools, period, lines, share, trend, stamp, font, reasons, exc)
         buffer = io.BytesIO()
         pages = build_pdf(buffer, story, tpl, _page_text(tpl, title, period, stamp))
         return buffer.getvalue(), pages
@@ -265,6 +269,13 @@ def monthly_reports(
         trends = fig.trends(conn, period)
         share = fig.share_result(conn, ledger.config, period)
         reasons = fig.reason_counts(conn, period)
+        exc = fig.exceptions(
+            conn,
+            ledger.config_on(period.last),
+            period,
+            {line.tool_code: line.ytd for line in lines},
+            {line.tool_code: line.outstanding_fen for line in lines},
+        )
         by_code = {line.tool_code: line for line in lines}
         if chosen is None:
             chosen = [
@@ -288,13 +299,14 @@ def monthly_reports(
                 trend=trends.get(tool.code) or fig.empty_trend(period),
                 share=share,
                 reasons=reasons,
+                exc=exc,
             )
             results.append(
                 _issue(ledger, period, tool.code, path, render, fingerprint, stamp, status, edition, started)
             )
         started = time.perf_counter()
         path, render, fingerprint = summary_report(
-            ledger, conn, tpl, period, directory, lines, trends, share, reasons
+            ledger, conn, tpl, period, directory, lines, trends, share, reasons, exc
         )
         results.append(
             _issue(ledger, period, None, path, render, fingerprint, stamp, status, edition, started)

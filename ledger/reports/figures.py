@@ -28,7 +28,7 @@ from ledger.domain.dates import add_months, month_bounds, parse_month
 from ledger.domain.enterprise import SCI_TECH_STATUSES, SIZES
 from ledger.domain.errors import ValidationError
 from ledger.domain.industry import section_name
-from ledger.domain.money import PPM_PER_PERCENT, round_half_up
+from ledger.domain.money import PPM_PER_PERCENT, ppm_to_rate, rate_to_ppm, round_half_up
 from ledger.services.balances import EVENTS_AS_OF, outstanding
 from ledger.services.canonical import canonical_json
 
@@ -726,6 +726,8 @@ class AppendixRow(NamedTuple):
     cb_rate_ppm: int
     lend_rate_ppm: int | None
     key_area: bool
+    bill_no: str = ""
+    interest_fen: int = 0
 
 
 def _iso(value: Any) -> str:
@@ -738,8 +740,8 @@ def stream_month(conn: Connection, code: str, period: Period, batch: int = 2000)
         conn,
         batch,
         text(
-            "SELECT d.id, d.drawn_on, d.maturity_on, i.code, e.name, d.amount_fen, d.principal_fen, d.cb_rate_ppm, "
-            "d.lend_rate_ppm, d.key_area FROM drawdown d JOIN institution i ON i.id = d.institution_id "
+            "SELECT d.id, d.drawn_on, d.maturity_on, i.name, e.name, d.amount_fen, d.principal_fen, d.cb_rate_ppm, "
+            "d.lend_rate_ppm, d.key_area, d.bill_no, d.bill_range, d.interest_fen FROM drawdown d JOIN institution i ON i.id = d.institution_id "
             "JOIN enterprise e ON e.id = d.enterprise_id "
             f"WHERE d.tool_code = :t AND d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED} ORDER BY d.drawn_on, d.id"
         ),
@@ -757,6 +759,8 @@ def stream_month(conn: Connection, code: str, period: Period, batch: int = 2000)
             int(r[7]),
             None if r[8] is None else int(r[8]),
             bool(r[9]),
+            (str(r[10] or "") + (f" {r[11]}" if r[11] else "")),
+            int(r[12] or 0),
         )
 
 
@@ -782,3 +786,177 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+# -- exceptions and controls ---------------------------------------------------------------------------------------
+EXCEPTION_ROWS = 40  # rows listed per kind of exception; the count is always complete
+
+
+class ExceptionRow(NamedTuple):
+    """One drawdown (or event) a reviewer should look at; `detail` says why (rates, reason, dates)."""
+
+    id: int
+    tool_code: str
+    drawn_on: str
+    institution: str
+    enterprise: str
+    amount_fen: int
+    detail: str
+
+
+@dataclass
+class ExceptionList:
+    count: int = 0
+    amount_fen: int = 0
+    rows: list[ExceptionRow] = field(default_factory=list)
+
+
+@dataclass
+class Exceptions:
+    """The month's exceptions and the controls in force, for every tool (a tool report keeps its own rows).
+
+    rate_differs: central-bank rate ≠ the rate table's on drawn_on; overrides: booked outside the tool's target
+    group with a reason; over_cap: end-borrower rate above the tool's cap; reversals: effective in the month;
+    late: drawn in the month but booked after its end (the audit record's time); interest: rediscount interest of
+    the month's drawings; findings: `ledger check all` for the year to month end; quotas: (tool, quota, drawn year to
+    date) from the policy in force at month end — only tools with a quota."""
+
+    rate_differs: dict[str, ExceptionList] = field(default_factory=dict)
+    overrides: dict[str, ExceptionList] = field(default_factory=dict)
+    over_cap: dict[str, ExceptionList] = field(default_factory=dict)
+    reversals: dict[str, ExceptionList] = field(default_factory=dict)
+    late: dict[str, ExceptionList] = field(default_factory=dict)
+    interest: dict[str, Maturing] = field(default_factory=dict)
+    findings: list[tuple[str, str, str, str, int]] = field(
+        default_factory=list
+    )  # severity, rule, tool, msg, n
+    quotas: list[tuple[str, int, int]] = field(default_factory=list)
+    balance_caps: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def kinds(self) -> list[tuple[str, dict[str, ExceptionList]]]:
+        return [
+            ("rate_differs", self.rate_differs),
+            ("overrides", self.overrides),
+            ("over_cap", self.over_cap),
+            ("reversals", self.reversals),
+            ("late", self.late),
+        ]
+
+    def for_tool(self, code: str) -> Exceptions:
+        pick = lambda lists: {code: lists[code]} if code in lists else {}  # noqa: E731
+        return Exceptions(
+            pick(self.rate_differs),
+            pick(self.overrides),
+            pick(self.over_cap),
+            pick(self.reversals),
+            pick(self.late),
+            {code: self.interest[code]} if code in self.interest else {},
+            [f for f in self.findings if f[2] == code],
+            [q for q in self.quotas if q[0] == code],
+            [q for q in self.balance_caps if q[0] == code],
+        )
+
+
+def _collect(conn: Connection, sql: str, params: dict[str, Any], detail: Any) -> dict[str, ExceptionList]:
+    out: dict[str, ExceptionList] = {}
+    for r in conn.execute(text(sql), params):
+        acc = out.setdefault(str(r.tool_code), ExceptionList())
+        acc.count += 1
+        acc.amount_fen += int(r.amount_fen)
+        if len(acc.rows) < EXCEPTION_ROWS:
+            acc.rows.append(
+                ExceptionRow(
+                    int(r.id),
+                    str(r.tool_code),
+                    _iso(r.drawn_on),
+                    str(r.inst),
+                    str(r.ent),
+                    int(r.amount_fen),
+                    detail(r),
+                )
+            )
+    return out
+
+
+def exceptions(
+    conn: Connection, config: Config, period: Period, ytd: dict[str, Totals], closing: dict[str, int]
+) -> Exceptions:
+    """Every exception of the month in a handful of queries over the month's rows (and the small event table)."""
+    from ledger.rules.checks import run_checks
+
+    base = (
+        "SELECT d.id, d.tool_code, d.drawn_on, i.name AS inst, e.name AS ent, d.amount_fen, d.cb_rate_ppm, "
+        "d.table_rate_ppm, d.lend_rate_ppm, d.override_reason FROM drawdown d "
+        "JOIN institution i ON i.id = d.institution_id JOIN enterprise e ON e.id = d.enterprise_id "
+        f"WHERE d.drawn_on BETWEEN :a AND :b AND {NOT_REVERSED} "
+    )
+    params: dict[str, Any] = {"a": period.first, "b": period.last}
+    out = Exceptions()
+    out.rate_differs = _collect(
+        conn,
+        base
+        + "AND d.table_rate_ppm IS NOT NULL AND d.cb_rate_ppm <> d.table_rate_ppm ORDER BY d.drawn_on, d.id",
+        params,
+        lambda r: (
+            f"{ppm_to_rate(int(r.cb_rate_ppm))}% / {ppm_to_rate(int(r.table_rate_ppm))}%"
+            + (f"；{r.override_reason}" if r.override_reason else "")
+        ),
+    )
+    out.overrides = _collect(
+        conn,
+        base + "AND d.override_reason <> '' ORDER BY d.drawn_on, d.id",
+        params,
+        lambda r: str(r.override_reason),
+    )
+    caps = {t.code: rate_to_ppm(t.lend_rate_cap) for t in config.catalogue if t.lend_rate_cap is not None}
+    for code, cap in caps.items():
+        found = _collect(
+            conn,
+            base + "AND d.tool_code = :t AND d.lend_rate_ppm > :cap ORDER BY d.drawn_on, d.id",
+            {**params, "t": code, "cap": cap},
+            lambda r, cap=cap: (
+                f"{ppm_to_rate(int(r.lend_rate_ppm))}% > {ppm_to_rate(cap)}%"
+                + (f"；{r.override_reason}" if r.override_reason else "")
+            ),
+        )
+        out.over_cap.update(found)
+    out.reversals = _collect(
+        conn,
+        "SELECT d.id, d.tool_code, d.drawn_on, i.name AS inst, e.name AS ent, d.amount_fen, v.event_on, v.reason "
+        "FROM drawdown_event v JOIN drawdown d ON d.id = v.drawdown_id "
+        "JOIN institution i ON i.id = d.institution_id JOIN enterprise e ON e.id = d.enterprise_id "
+        "WHERE v.kind = 'reversal' AND v.event_on BETWEEN :a AND :b ORDER BY v.event_on, d.id",
+        params,
+        lambda r: f"{_iso(r.event_on)}；{r.reason}",
+    )
+    # Booked after the month's end (Beijing time): the audit record of the booking is later than 24:00 +08:00.
+    cutoff = f"{period.last.isoformat()}T16:00:00"
+    out.late = _collect(
+        conn,
+        base.replace("FROM drawdown d ", "FROM drawdown d JOIN audit_log a ON a.id = d.audit_id ").replace(
+            "d.override_reason FROM", "d.override_reason, a.recorded_at FROM"
+        )
+        + "AND a.recorded_at >= :cut ORDER BY d.drawn_on, d.id",
+        {**params, "cut": cutoff},
+        lambda r: str(r.recorded_at)[:10],
+    )
+    for code, n, fen in conn.execute(
+        text(
+            "SELECT d.tool_code, COUNT(*), SUM(d.interest_fen) FROM drawdown d "
+            f"WHERE d.drawn_on BETWEEN :a AND :b AND d.interest_fen > 0 AND {NOT_REVERSED} GROUP BY d.tool_code"
+        ),
+        params,
+    ):
+        out.interest[str(code)] = Maturing(int(n), int(fen or 0))
+    out.findings = [
+        (f.severity, f.rule_name, f.tool_code, f.message, f.count)
+        for f in run_checks(conn, config, period.year, period.last)
+    ]
+    for tool in config.catalogue:
+        if tool.annual_quota_yuan is not None:
+            out.quotas.append(
+                (tool.code, int(tool.annual_quota_yuan * 100), ytd.get(tool.code, Totals()).amount_fen)
+            )
+        if tool.balance_cap_yuan is not None:
+            out.balance_caps.append((tool.code, int(tool.balance_cap_yuan * 100), closing.get(tool.code, 0)))
+    return out

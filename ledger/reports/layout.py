@@ -20,6 +20,7 @@ from ledger.domain.money import fen_to_yuan, format_wan, format_yi, ppm_to_rate,
 from ledger.reports.figures import (
     AppendixRow,
     BreakdownRow,
+    Exceptions,
     Maturing,
     Movements,
     Period,
@@ -372,6 +373,105 @@ def tool_share_block(tpl: Template, styles: Styles, tool: Tool, figs: ToolFigure
     return out
 
 
+def exceptions_block(
+    tpl: Template, styles: Styles, tools: Sequence[Tool], exc: Exceptions, summary: bool
+) -> list[Flowable]:
+    """Exceptions and controls: `check all`, each kind of exception with its rows (capped, counts complete) and
+    合计, rediscount interest, and quota use when the policy sets quotas."""
+    names = {t.code: t.name for t in tools}
+    k = "exceptions"
+    out: list[Flowable] = [paragraph(styles, "body", tpl.text(k, "findings"))]
+    if exc.findings:
+        rows = [
+            [sev_label(tpl, sev), rule, names.get(code, code or "—"), msg]
+            for sev, rule, code, msg, _n in exc.findings
+        ]
+        out += tables(
+            styles, tpl.columns("findings"), tpl.widths("findings"), rows, text_columns=(0, 1, 2, 3)
+        )
+    else:
+        out.append(paragraph(styles, "note", tpl.text(k, "no_findings")))
+    for kind, lists in exc.kinds():
+        n = sum(x.count for x in lists.values())
+        fen = sum(x.amount_fen for x in lists.values())
+        out.append(paragraph(styles, "body", tpl.text(k, kind, n=count(n), wan=wan(fen))))
+        if not n:
+            continue
+        rows = []
+        for code in [t.code for t in tools]:
+            if code not in lists:
+                continue
+            for r in lists[code].rows:
+                rows.append(
+                    [
+                        str(r.id),
+                        r.drawn_on,
+                        names.get(r.tool_code, r.tool_code) if summary else r.institution,
+                        r.enterprise,
+                        yuan(r.amount_fen),
+                        r.detail,
+                    ]
+                )
+        listed = len(rows)
+        rows.append([tpl.label("total_row"), "", "", "", yuan(fen), tpl.text(k, "count", n=count(n))])
+        columns = tpl.columns("exception_rows")
+        if summary:
+            columns = [columns[0], columns[1], tpl.text(k, "tool_column"), *columns[3:]]
+        out += tables(
+            styles, columns, tpl.widths("exception_rows"), rows, text_columns=(2, 3, 5), bold_last=True
+        )
+        if listed < n:
+            out.append(paragraph(styles, "note", tpl.text(k, "capped", listed=count(listed), n=count(n))))
+    rediscount = [t for t in tools if t.kind == "rediscount"]
+    if rediscount:
+        out.append(paragraph(styles, "body", tpl.text(k, "interest")))
+        rows = []
+        total = Maturing()
+        for t in rediscount:
+            got = exc.interest.get(t.code, Maturing())
+            if summary and not got.drawdowns:
+                continue
+            total = total + got
+            rows.append([t.name, count(got.drawdowns), yuan(got.amount_fen)])
+        rows.append([tpl.label("total_row"), count(total.drawdowns), yuan(total.amount_fen)])
+        out += tables(styles, tpl.columns("interest"), tpl.widths("interest"), rows, bold_last=True)
+    out.append(paragraph(styles, "body", tpl.text(k, "quota")))
+    if exc.quotas or exc.balance_caps:
+        rows = []
+        for code, quota, used in exc.quotas:
+            rows.append(
+                [
+                    names.get(code, code),
+                    tpl.text(k, "annual"),
+                    wan(quota),
+                    wan(used),
+                    percent(used, quota, tpl),
+                    wan(quota - used),
+                ]
+            )
+        for code, cap, used in exc.balance_caps:
+            rows.append(
+                [
+                    names.get(code, code),
+                    tpl.text(k, "balance"),
+                    wan(cap),
+                    wan(used),
+                    percent(used, cap, tpl),
+                    wan(cap - used),
+                ]
+            )
+        out += tables(
+            styles, tpl.columns("summary_quota"), tpl.widths("summary_quota"), rows, text_columns=(0, 1)
+        )
+    else:
+        out.append(paragraph(styles, "note", tpl.text(k, "no_quota")))
+    return out
+
+
+def sev_label(tpl: Template, severity: str) -> str:
+    return tpl.text("exceptions", f"severity_{severity}") if severity in ("error", "warning") else severity
+
+
 # -- the tool report -----------------------------------------------------------------------------------------------
 def tool_story(
     tpl: Template,
@@ -381,6 +481,7 @@ def tool_story(
     stamp: Stamp,
     appendix: Iterable[AppendixRow],
     font: str,
+    exc: Exceptions | None = None,
 ) -> list[Flowable]:
     styles = Styles(tpl, font)
     label = period_label(tpl, period)
@@ -466,12 +567,16 @@ def tool_story(
         styles, tpl.columns("top_borrowers"), tpl.widths("top_borrowers"), top, text_columns=(1, 2)
     )
 
+    if exc is not None:
+        story += heading(tpl, styles, "exceptions")
+        story += exceptions_block(tpl, styles, [tool], exc, summary=False)
+
     # The appendix starts on a page of its own, unless the month has nothing to list.
     story.append(PageBreak() if figs.month.drawdowns else CondPageBreak(40 * mm))
     story.append(paragraph(styles, "heading", tpl.heading("appendix")))
     story.append(paragraph(styles, "note", tpl.label("appendix_note")))
     story.append(Spacer(1, 2 * mm))
-    story += appendix_grids(tpl, appendix, font)
+    story += appendix_grids(tpl, appendix, font, bills=tool.kind == "rediscount")
     return story
 
 
@@ -493,20 +598,41 @@ def _counts(r: BreakdownRow) -> tuple[int, int, int, int]:
     return r.month_drawdowns, r.month_fen, r.ytd_drawdowns, r.ytd_fen
 
 
-def appendix_grids(tpl: Template, rows: Iterable[AppendixRow], font: str) -> list[Flowable]:
-    """The month's drawdowns as blocks of rows_per_block (each a small grid)."""
-    section = tpl.section("appendix")
-    block = int(section.get("rows_per_block", 60))
-    widths = tpl.widths("appendix")
-    header = tpl.columns("appendix")
+def appendix_grids(
+    tpl: Template, rows: Iterable[AppendixRow], font: str, bills: bool = False
+) -> list[Flowable]:
+    """The month's drawdowns as blocks of rows_per_block (each a small grid), the last one ending with 合计; a
+    rediscount tool's appendix lists each bill's number and interest (the template's appendix_bills)."""
+    name = "appendix_bills" if bills else "appendix"
+    section = tpl.section(name)
+    block = int(tpl.section("appendix").get("rows_per_block", 60))
+    widths = tpl.widths(name)
+    header = tpl.columns(name)
     right = [int(i) for i in section.get("right_aligned", [])]
     size, height = tpl.number("font", "appendix"), tpl.number("appendix", "row_height")
     na, yes, no = str(tpl.meta["not_applicable"]), str(tpl.meta["yes"]), str(tpl.meta["no"])
     out: list[Flowable] = []
     pending: list[list[str]] = []
+    n = fen = interest = 0
     for row in rows:
-        pending.append(
-            [
+        n += 1
+        fen += row.amount_fen
+        interest += row.interest_fen
+        if bills:
+            cells = [
+                str(row.id),
+                row.drawn_on,
+                row.maturity_on,
+                row.institution,
+                row.enterprise,
+                row.bill_no,
+                yuan(row.amount_fen),
+                rate_text(row.cb_rate_ppm),
+                yuan(row.interest_fen),
+                yes if row.key_area else no,
+            ]
+        else:
+            cells = [
                 str(row.id),
                 row.drawn_on,
                 row.maturity_on,
@@ -517,10 +643,18 @@ def appendix_grids(tpl: Template, rows: Iterable[AppendixRow], font: str) -> lis
                 na if row.lend_rate_ppm is None else rate_text(row.lend_rate_ppm),
                 yes if row.key_area else no,
             ]
-        )
+        pending.append(cells)
         if len(pending) >= block:
             out.append(Grid(header, pending, widths, right, font, size, height))
             pending = []
+    if n:
+        total = [""] * len(header)
+        total[0] = tpl.label("total_row")
+        total[4] = tpl.label("appendix_count", n=count(n))
+        total[6 if bills else 5] = yuan(fen)
+        if bills:
+            total[8] = yuan(interest)
+        pending.append(total)
     if pending:
         out.append(Grid(header, pending, widths, right, font, size, height))
     if not out:
@@ -540,6 +674,7 @@ def summary_story(
     stamp: Stamp,
     font: str,
     reasons: dict[str, list[tuple[str, int, int]]] | None = None,
+    exc: Exceptions | None = None,
 ) -> list[Flowable]:
     styles = Styles(tpl, font)
     label = period_label(tpl, period)
@@ -647,33 +782,6 @@ def summary_story(
         )
     story += tables(styles, tpl.columns("summary_share_trend"), tpl.widths("summary_share_trend"), trend_rows)
 
-    story += heading(tpl, styles, "summary_quota")
-    quota_rows = []
-    for tool in tools:
-        line = by_code[tool.code]
-        quota = tool.annual_quota_yuan
-        if quota is None:
-            if not line.ytd.amount_fen:
-                continue
-            unset = tpl.label("quota_unset")
-            quota_rows.append(
-                [tool.name, unset, wan(line.ytd.amount_fen), str(tpl.meta["not_applicable"]), unset]
-            )
-            continue
-        quota_fen = int(quota * 100)
-        quota_rows.append(
-            [
-                tool.name,
-                wan(quota_fen),
-                wan(line.ytd.amount_fen),
-                percent(line.ytd.amount_fen, quota_fen, tpl),
-                wan(quota_fen - line.ytd.amount_fen),
-            ]
-        )
-    if not quota_rows:
-        quota_rows = [[tpl.label("none_row"), "", "", "", ""]]
-    story += tables(styles, tpl.columns("summary_quota"), tpl.widths("summary_quota"), quota_rows)
-
     story += heading(tpl, styles, "summary_movements")
     move_rows = []
     all_moves = Movements()
@@ -717,4 +825,8 @@ def summary_story(
     story += ladder_block(tpl, styles, period, ladder)
 
     story.append(KeepTogether([*heading(tpl, styles, "summary_trend"), trend_chart(tpl, styles, trend)]))
+    if exc is not None:
+        story.append(PageBreak())
+        story.append(paragraph(styles, "heading", tpl.heading("exceptions")))
+        story += exceptions_block(tpl, styles, tools, exc, summary=True)
     return story

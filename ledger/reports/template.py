@@ -34,6 +34,10 @@ _TABLES = (
     "movements",
     "ladder",
     "reasons",
+    "exception_rows",
+    "findings",
+    "interest",
+    "appendix_bills",
 )
 
 
