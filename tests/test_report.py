@@ -211,7 +211,7 @@ def test_tool_report_figures_equal_the_ledger_to_the_fen(
         assert re.search(rf"^{ident} 2023-03-\d\d .* {re.escape(amount)} ", appendix, re.M), ident
     assert not re.search(rf"^{booked['d4']} 2023-03-25", appendix, re.M)
     assert "700,000.00" not in appendix  # d4 shows only as the month's reversal, in the movements
-    moves = body[body.index("余额变动（月初至月末）") : body.index("月末余额到期阶梯")].splitlines()
+    moves = body[body.index("二、余额变动（月初至月末）") : body.index("三、月末余额到期阶梯")].splitlines()
     at = moves.index("减：冲正")
     assert moves[at + 1 : at + 4] == ["1", "700,000.00", "70.00"]
 

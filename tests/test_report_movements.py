@@ -75,8 +75,8 @@ def test_movements_page_shows_the_month_by_hand(ledger: Ledger, tmp_path: Path):
 
     tool = batch.monthly_reports(ledger, "2023-03", ["JMR"], tmp_path, STAMP)[0]
     lines = pdf_lines(tool.path)
-    at = lines.index("余额变动（月初至月末）")
-    block = lines[at : lines.index("月末余额到期阶梯（按到期月份）")]
+    at = lines.index("二、余额变动（月初至月末）")
+    block = lines[at : lines.index("三、月末余额到期阶梯（按到期月份）")]
 
     def row(label: str) -> list[str]:
         i = block.index(label)
@@ -91,7 +91,7 @@ def test_movements_page_shows_the_month_by_hand(ledger: Ledger, tmp_path: Path):
     assert any("与台账余额相符" in line for line in block)
     assert ledger.outstanding(date(2023, 3, 31), "JMR")[0].amount_fen == 55_000_000
 
-    ladder = lines[lines.index("月末余额到期阶梯（按到期月份）") :]
+    ladder = lines[lines.index("三、月末余额到期阶梯（按到期月份）") :]
     i = ladder.index("2024年2月")
     assert ladder[i + 1 : i + 3] == ["1", "50.00"]  # keep, less its repayment
     i = ladder.index("2024年3月")  # the twelfth month
@@ -105,7 +105,7 @@ def test_movements_page_shows_the_month_by_hand(ledger: Ledger, tmp_path: Path):
 def test_summary_movements_add_up_over_tools(demo: Ledger, tmp_path: Path):
     results = batch.monthly_reports(demo, "2023-06", out_dir=tmp_path, generated_at=STAMP)
     lines = pdf_lines(results[-1].path)
-    start = lines.index("余额变动（分工具，万元）")
+    start = lines.index("三、余额变动（分工具）")
     table = lines[start : lines.index("余额变动（全部工具）")]
     assert "不符" not in table and table.count("相符") >= len(results) - 1
     with demo.connect() as conn:

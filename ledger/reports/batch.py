@@ -171,6 +171,14 @@ def _page_text(tpl: Template, title: str, period: fig.Period, stamp: registry.St
         number=stamp.number,
         fingerprint=stamp.fingerprint,
         head=format_head(stamp.head),
+        created=datetime.fromisoformat(stamp.generated_at),
+        subject=tpl.label(
+            "pdf_subject",
+            document=tpl.meta["document"],
+            period_label=layout.period_label(tpl, period),
+            status=tpl.label(f"status_{stamp.status}"),
+            number=stamp.number,
+        ),
     )
 
 

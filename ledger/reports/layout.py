@@ -8,13 +8,22 @@ separators, 亿元 in the headline, rates and shares to 2 decimals, rounded half
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Paragraph, Spacer
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from ledger.domain.money import fen_to_yuan, format_wan, format_yi, ppm_to_rate, round_half_up
 from ledger.reports.figures import (
@@ -84,8 +93,6 @@ def period_label(tpl: Template, period: Period) -> str:
 
 def chinese_time(tpl: Template, iso: str) -> str:
     """An ISO time as the template prints it (2025年7月1日 09:00); the offset is kept, as written, when not +08:00."""
-    from datetime import datetime
-
     moment = datetime.fromisoformat(iso)
     offset = moment.strftime("%z")
     zone = "" if offset in ("+0800", "") else f" (UTC{offset[:3]}:{offset[3:]})"
@@ -113,6 +120,9 @@ def month_axis_label(tpl: Template, key: str, first: bool) -> str:
 def title_block(tpl: Template, styles: Styles, title: str, subtitle: str, stamp: Stamp) -> list[Flowable]:
     status = tpl.label(f"status_note_{stamp.status}")
     return [
+        paragraph(
+            styles, "note", tpl.label("classification_line", classification=tpl.meta["classification"])
+        ),
         paragraph(styles, "title", title),
         paragraph(styles, "subtitle", subtitle),
         paragraph(
@@ -128,6 +138,38 @@ def title_block(tpl: Template, styles: Styles, title: str, subtitle: str, stamp:
         paragraph(styles, "note", status),
         Spacer(1, 3 * mm),
     ]
+
+
+def signoff_block(tpl: Template, styles: Styles, stamp: Stamp) -> list[Flowable]:
+    """编制 / 复核 / 负责人 / 报出日期, names from the template's [signoff] (blank: a line to sign on), and the
+    issuing unit."""
+    sign = tpl.section("signoff")
+    blank = str(sign.get("blank", "________"))
+
+    def who(key: str) -> str:
+        return str(sign.get(key, "")) or blank
+
+    issued = chinese_date(tpl, datetime.fromisoformat(stamp.generated_at).date())
+    row = [
+        tpl.text("signoff", "prepared", name=who("prepared_by")),
+        tpl.text("signoff", "reviewed", name=who("reviewed_by")),
+        tpl.text("signoff", "approved", name=who("approved_by")),
+        tpl.text("signoff", "issued_on", date=issued),
+    ]
+    table = Table(
+        [[Paragraph(escape(c), styles["body"]) for c in row]], colWidths=[44 * mm] * 4, hAlign="LEFT"
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), styles.font, tpl.number("font", "body")),  # never Helvetica
+                ("TOPPADDING", (0, 0), (-1, -1), 8),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    unit = paragraph(styles, "body", tpl.text("signoff", "unit", issuer=tpl.meta["issuer"]))
+    return [CondPageBreak(30 * mm), Spacer(1, 6 * mm), KeepTogether([table, Spacer(1, 3 * mm), unit])]
 
 
 def heading(tpl: Template, styles: Styles, key: str) -> list[Flowable]:
@@ -242,7 +284,15 @@ def trend_chart(tpl: Template, styles: Styles, trend: Sequence[tuple[str, int, i
     )
 
 
-def breakdown(tpl: Template, styles: Styles, rows: Sequence[BreakdownRow], ytd_total: int) -> list[Flowable]:
+def breakdown(
+    tpl: Template,
+    styles: Styles,
+    rows: Sequence[BreakdownRow],
+    month: Totals,
+    ytd: Totals,
+    total_label: str = "",
+) -> list[Flowable]:
+    """A breakdown with its 合计 (the tool's totals, so a drawdown counted under two statuses is counted once)."""
     none = tpl.label("none_row")
     body = [
         [
@@ -251,13 +301,21 @@ def breakdown(tpl: Template, styles: Styles, rows: Sequence[BreakdownRow], ytd_t
             wan(r.month_fen),
             count(r.ytd_drawdowns),
             wan(r.ytd_fen),
-            percent(r.ytd_fen, ytd_total, tpl),
+            percent(r.ytd_fen, ytd.amount_fen, tpl),
         ]
         for r in rows
     ]
-    if not body:
-        body = [[none, "0", wan(0), "0", wan(0), str(tpl.meta["not_applicable"])]]
-    return tables(styles, tpl.columns("breakdown"), tpl.widths("breakdown"), body)
+    body.append(
+        [
+            total_label or tpl.label("total_row"),
+            count(month.drawdowns),
+            wan(month.amount_fen),
+            count(ytd.drawdowns),
+            wan(ytd.amount_fen),
+            percent(ytd.amount_fen, ytd.amount_fen, tpl),
+        ]
+    )
+    return tables(styles, tpl.columns("breakdown"), tpl.widths("breakdown"), body, bold_last=True)
 
 
 def movements_block(tpl: Template, styles: Styles, moves: Movements) -> list[Flowable]:
@@ -544,17 +602,18 @@ def tool_story(
     story += heading(tpl, styles, "share")
     story += tool_share_block(tpl, styles, tool, figs)
     story += heading(tpl, styles, "by_institution")
-    story += breakdown(tpl, styles, figs.by_institution, y.amount_fen)
+    story += breakdown(tpl, styles, figs.by_institution, m, y)
     story += heading(tpl, styles, "by_industry")
-    story += breakdown(tpl, styles, figs.by_industry, y.amount_fen)
+    story += breakdown(tpl, styles, figs.by_industry, m, y)
     story += heading(tpl, styles, "by_size")
-    story += breakdown(tpl, styles, figs.by_size, y.amount_fen)
+    story += breakdown(tpl, styles, figs.by_size, m, y)
     story += heading(tpl, styles, "by_status")
     status_rows = [
         r if r.key else BreakdownRow("", tpl.label("no_status"), *_counts(r)) for r in figs.by_status
     ]
-    story += breakdown(tpl, styles, status_rows, y.amount_fen)
+    story += breakdown(tpl, styles, status_rows, m, y, tpl.label("total_distinct"))
     story.append(paragraph(styles, "note", tpl.label("status_note")))
+    story.append(CondPageBreak((tpl.number("trend_chart", "height") + 24) * mm))
     story.append(KeepTogether([*heading(tpl, styles, "trend"), trend_chart(tpl, styles, figs.trend)]))
     story += heading(tpl, styles, "top_borrowers")
     top = [
@@ -563,13 +622,29 @@ def tool_story(
     ]
     if not top:
         top = [["", tpl.label("none_row"), "", "0", wan(0)]]
+    top.append(
+        [
+            "",
+            tpl.label("total_top"),
+            "",
+            count(sum(b.drawdowns for b in figs.top_borrowers)),
+            wan(sum(b.amount_fen for b in figs.top_borrowers)),
+        ]
+    )
     story += tables(
-        styles, tpl.columns("top_borrowers"), tpl.widths("top_borrowers"), top, text_columns=(1, 2)
+        styles,
+        tpl.columns("top_borrowers"),
+        tpl.widths("top_borrowers"),
+        top,
+        text_columns=(1, 2),
+        bold_last=True,
     )
 
     if exc is not None:
         story += heading(tpl, styles, "exceptions")
         story += exceptions_block(tpl, styles, [tool], exc, summary=False)
+
+    story += signoff_block(tpl, styles, stamp)
 
     # The appendix starts on a page of its own, unless the month has nothing to list.
     story.append(PageBreak() if figs.month.drawdowns else CondPageBreak(40 * mm))
@@ -780,7 +855,22 @@ def summary_story(
                 display_percent(exact_ratio(cum_key, cum_total)),
             ]
         )
-    story += tables(styles, tpl.columns("summary_share_trend"), tpl.widths("summary_share_trend"), trend_rows)
+    trend_rows.append(
+        [
+            tpl.label("total_row"),
+            wan(cum_key),
+            wan(cum_total),
+            display_percent(exact_ratio(cum_key, cum_total)),
+            display_percent(exact_ratio(cum_key, cum_total)),
+        ]
+    )
+    story += tables(
+        styles,
+        tpl.columns("summary_share_trend"),
+        tpl.widths("summary_share_trend"),
+        trend_rows,
+        bold_last=True,
+    )
 
     story += heading(tpl, styles, "summary_movements")
     move_rows = []
@@ -824,9 +914,11 @@ def summary_story(
     story += heading(tpl, styles, "summary_ladder")
     story += ladder_block(tpl, styles, period, ladder)
 
+    story.append(CondPageBreak((tpl.number("trend_chart", "height") + 24) * mm))
     story.append(KeepTogether([*heading(tpl, styles, "summary_trend"), trend_chart(tpl, styles, trend)]))
     if exc is not None:
         story.append(PageBreak())
-        story.append(paragraph(styles, "heading", tpl.heading("exceptions")))
+        story.append(paragraph(styles, "heading", tpl.heading("summary_exceptions")))
         story += exceptions_block(tpl, styles, tools, exc, summary=True)
+    story += signoff_block(tpl, styles, stamp)
     return story

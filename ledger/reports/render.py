@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any
 
 from reportlab import rl_config
@@ -60,6 +61,8 @@ class PageText:
     number: int = 0  # registration number
     fingerprint: str = ""
     head: str = ""  # the audit chain's head at registration, COUNT HASH
+    created: datetime | None = None  # the PDF's CreationDate/ModDate: the report's --generated-at
+    subject: str = ""
 
 
 class Styles:
@@ -127,6 +130,9 @@ def tables(
     size = styles.template.number("font", "table")
     header = [Paragraph(escape(c), styles.cell("center", True)) for c in columns]
     out: list[Flowable] = []
+    marker = str(styles.template.section("labels").get("unit_marker", ""))
+    if marker and any(marker in c for c in columns):  # 单位：万元 over every table that shows 万元
+        out.append(Paragraph(escape(styles.template.label("unit_line")), styles["unit"]))
     texts = set(text_columns)
     chunks = [rows[i : i + TABLE_CHUNK] for i in range(0, len(rows), TABLE_CHUNK)] or [[]]
     for n, chunk in enumerate(chunks):
@@ -313,6 +319,23 @@ def build_pdf(out: IO[bytes], story: list[Flowable], template: Template, page: P
         pages_seen[0] = doc.page
 
     class ReportCanvas(Canvas):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if page.created is not None:  # invariant mode fixes 2000-01-01; the report's own time instead
+                stamp = self._doc._timeStamp
+                moment = page.created
+                offset = moment.utcoffset()
+                minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+                stamp.YMDhms = (
+                    moment.year,
+                    moment.month,
+                    moment.day,
+                    moment.hour,
+                    moment.minute,
+                    moment.second,
+                )
+                stamp.dhh, stamp.dmm = int(minutes / 60), abs(minutes) % 60
+
         def save(self) -> None:
             # All pages are out: the total is known, define the form every page already references.
             self.beginForm(TOTAL_FORM, lowerx=-80 * mm, lowery=-3 * mm, upperx=0, uppery=6 * mm)
@@ -328,9 +351,9 @@ def build_pdf(out: IO[bytes], story: list[Flowable], template: Template, page: P
         rightMargin=right,
         topMargin=top,
         bottomMargin=bottom,
-        title=page.report_title,
-        author=str(meta.get("author", "")),
-        subject=page.period_label,
+        title=f"{page.report_title} {page.period_label}",
+        author=str(meta.get("issuer", "")),
+        subject=page.subject or page.period_label,
         creator=str(meta.get("document", "")),
         invariant=1,
         initialFontName=font,
