@@ -87,7 +87,7 @@ def test_movements_page_shows_the_month_by_hand(ledger: Ledger, tmp_path: Path):
     assert row("减：到期") == ["1", "400,000.00", "40.00"]
     assert row("减：提前收回") == ["1", "1,100,000.00", "110.00"]  # one in full, one in part
     assert row("减：冲正") == ["1", "700,000.25", "70.00"]
-    assert row("月末余额") == ["2", "550,000.00", "55.00"]
+    assert row("月末余额（合计）") == ["2", "550,000.00", "55.00"]
     assert "与台账余额相符" in "".join(block)
     assert ledger.outstanding(date(2023, 3, 31), "JMR")[0].amount_fen == 55_000_000
 

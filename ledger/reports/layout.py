@@ -100,6 +100,7 @@ def chinese_time(tpl: Template, iso: str) -> str:
         "datetime",
         year=moment.year,
         month=moment.month,
+        month_name=MONTH_NAMES[moment.month - 1],
         day=moment.day,
         time=moment.strftime("%H:%M"),
         zone=zone,
@@ -107,7 +108,25 @@ def chinese_time(tpl: Template, iso: str) -> str:
 
 
 def chinese_date(tpl: Template, day: date) -> str:
-    return tpl.label("date", year=day.year, month=day.month, day=day.day)
+    return tpl.label(
+        "date", year=day.year, month=day.month, month_name=MONTH_NAMES[day.month - 1], day=day.day
+    )
+
+
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)  # for an edition that writes dates in words ({month_name})
 
 
 def month_axis_label(tpl: Template, key: str, first: bool) -> str:
