@@ -197,22 +197,25 @@ def tool_report(
     exc: fig.Exceptions | None = None,
 ) -> tuple[Path, Render, str]:
     """One tool's report: (path, a function drawing it for a registration stamp, data fingerprint). The month's
-    drawdowns are read once, fingerprinted, and listed in the appendix."""
+    drawdowns are streamed twice: once into the fingerprint (the page prints the registration, made before drawing), then into the appendix, so no list of them is held."""
     font = register_font()
     figures = fig.tool_figures(
         conn, ledger.config, tool.code, period, line=line, trend=trend, share=share, reasons=reasons
     )
-    rows = list(fig.stream_month(conn, tool.code, period))
     mine = exc.for_tool(tool.code) if exc is not None else None
     fingerprint = fig.Fingerprint()
     fingerprint.add(figures)
     fingerprint.add(mine)
-    for row in rows:
+    for row in fig.stream_month(
+        conn, tool.code, period
+    ):  # streamed twice (here, then drawn): memory stays flat
         fingerprint.add(row)
     title = tpl.label("tool_title", tool_name=tool.name)
 
     def render(stamp: registry.Stamp) -> tuple[bytes, int]:
-        story = layout.tool_story(tpl, tool, period, figures, stamp, rows, font, mine)
+        story = layout.tool_story(
+            tpl, tool, period, figures, stamp, fig.stream_month(conn, tool.code, period), font, mine
+        )
         buffer = io.BytesIO()
         pages = build_pdf(buffer, story, tpl, _page_text(tpl, title, period, stamp))
         return buffer.getvalue(), pages
