@@ -197,7 +197,8 @@ def tool_report(
     exc: fig.Exceptions | None = None,
 ) -> tuple[Path, Render, str]:
     """One tool's report: (path, a function drawing it for a registration stamp, data fingerprint). The month's
-    drawdowns are streamed twice: once into the fingerprint (the page prints the registration, made before drawing), then into the appendix, so no list of them is held."""
+    drawdowns are streamed twice: into the fingerprint (every page prints the registration, made before drawing),
+    then into the appendix, so no list of them is held."""
     font = register_font()
     figures = fig.tool_figures(
         conn, ledger.config, tool.code, period, line=line, trend=trend, share=share, reasons=reasons
