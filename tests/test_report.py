@@ -191,8 +191,16 @@ def test_tool_report_figures_equal_the_ledger_to_the_fen(
     assert (
         share.key_area_fen == 100_000_000 + 40_000_000 + 250_000_050
     )  # borrower 1 (status) and 2 (section C)
-    assert _row(body, "重点领域发放（元）")[0] == money(share.key_area_fen)
-    assert _row(body, "重点领域占比")[0] == display_percent(share.share)
+    assert _row(body, "本工具重点领域发放（元）")[0] == money(share.key_area_fen)
+    assert _row(body, "本工具重点领域占比（仅供参考）")[0] == display_percent(share.share)
+    # The rule is the branch's: its figure leads the section (here JMR is the only tool with drawings).
+    assert f"全辖年初至月末重点领域占比 {display_percent(share.share)}（要求 ≥ 50.00%），达标" in body.replace("\n", "")
+    # By reason: borrower 1's status (d1 and d5), borrower 2's industry (C3911 is high-tech manufacturing).
+    reasons = body[body.index("重点领域发放按认定原因") :].splitlines()
+    at = reasons.index("资质")
+    assert reasons[at + 1 : at + 3] == ["2", "140.00"]
+    at = reasons.index("高技术制造业")
+    assert reasons[at + 1 : at + 3] == ["1", "250.00"]
 
     appendix = body[body.index("附录：本月发放明细") :]
     for ident, amount in (
@@ -202,7 +210,10 @@ def test_tool_report_figures_equal_the_ledger_to_the_fen(
     ):
         assert re.search(rf"^{ident} 2023-03-\d\d .* {re.escape(amount)} ", appendix, re.M), ident
     assert not re.search(rf"^{booked['d4']} 2023-03-25", appendix, re.M)
-    assert "700,000.00" not in body
+    assert "700,000.00" not in appendix  # d4 shows only as the month's reversal, in the movements
+    moves = body[body.index("二、余额变动（月初至月末）") : body.index("三、月末余额到期阶梯")].splitlines()
+    at = moves.index("减：冲正")
+    assert moves[at + 1 : at + 4] == ["1", "700,000.00", "70.00"]
 
 
 def test_breakdowns_and_borrowers_name_the_ledger_rows(
@@ -264,16 +275,20 @@ def test_same_data_and_time_give_identical_bytes(ledger: Ledger, booked: dict[st
     for a, b in zip(first, second, strict=True):
         assert a.path.read_bytes() == b.path.read_bytes()
         assert b.record_id == a.record_id and not b.newly_registered  # registered once
+    # Same data, another print time: the registration is reused, and with it its time, so the same bytes again.
     later = batch.monthly_reports(
         ledger, "2023-03", out_dir=tmp_path / "c", generated_at="2023-04-02T10:00:00+08:00"
     )
-    assert later[0].sha256 != first[0].sha256
-    assert later[0].data_fingerprint == first[0].data_fingerprint  # same data, different print time
+    assert [r.sha256 for r in later] == [r.sha256 for r in first]
+    assert [(r.record_id, r.newly_registered, r.generated_at) for r in later] == [
+        (r.record_id, False, STAMP) for r in first
+    ]
     ledger.repay(booked["d3"], date(2023, 3, 30), "100.00")
     changed = batch.monthly_reports(ledger, "2023-03", out_dir=tmp_path / "d", generated_at=STAMP)
     assert changed[0].data_fingerprint != first[0].data_fingerprint
+    assert all(r.newly_registered for r in changed)
     with ledger.connect() as conn:
-        assert conn.execute(text("SELECT COUNT(*) FROM report_record")).scalar_one() == 6
+        assert conn.execute(text("SELECT COUNT(*) FROM report_record")).scalar_one() == 4
     assert ledger.verify_audit().ok
 
 
@@ -436,5 +451,6 @@ def test_trend_chart_and_maturities_follow_the_ledger(ledger: Ledger, booked: di
     assert "40.00" in tool_lines and "2022年4月" in tool_lines and "每月发放金额（万元）" in tool_lines
     summary = pdf_text(results[1].path).splitlines()
     at = summary.index("京民融", summary.index("四、到期分布（按月末余额）"))
-    # Next month: d2 (2,500,000.50); nothing in May or June; month-end balance 4,000,000.75.
-    assert summary[at + 1 : at + 6] == ["250.00", "1", "0.00", "0.00", "400.00"]
+    # 1-3 months: d2 (2,500,000.50, April); 7-12 months: d5 (Feb 2024), d1 less its repayment and d3 (March 2024);
+    # nothing beyond; month-end balance 4,000,000.75.
+    assert summary[at + 1 : at + 6] == ["250.00", "0.00", "150.00", "0.00", "400.00"]

@@ -69,6 +69,12 @@ def run_monthly(args: argparse.Namespace) -> int:
         ledger.dispose()
     for item in results:
         print(item.path)
+        if not item.newly_registered:
+            print(
+                f"沿用第{item.record_id}号登记 (same data: registration {item.record_id} reused, generated at "
+                f"{item.generated_at})",
+                file=sys.stderr,
+            )
     new = sum(1 for r in results if r.newly_registered)
     print(
         f"已生成 {len(results)} 份报告，新登记 {new} 份 (generated {len(results)}, newly registered {new})",
@@ -85,11 +91,21 @@ def run_verify(args: argparse.Namespace) -> int:
         outcome = batch.verify(ledger, args.file)
     finally:
         ledger.dispose()
+    for r in outcome.matches:
+        later = outcome.superseded.get(r.id)
+        if later is not None:
+            raise CommandFailed(
+                f"已被第 {later.id} 号报告取代 (superseded by report {later.id}): {outcome.path} 即登记第{r.id}号报告 "
+                f"{r.file_name} [{r.tool_code or '汇总'} {r.period}], 其后第{later.id}号 ({later.file_name}, "
+                f"生成于 {later.generated_at}) 的数据指纹不同 ({r.data_fingerprint[:16]}… → "
+                f"{later.data_fingerprint[:16]}…)"
+            )
     if outcome.ok:
         for r in outcome.matches:
             scope = r.tool_code or "汇总"
+            status = {"preliminary": " 初步数", "final": " 正式数"}.get(r.status, "")
             print(
-                f"一致 (match): {outcome.path} 即登记第{r.id}号报告 {r.file_name} [{scope} {r.period}], "
+                f"一致 (match): {outcome.path} 即登记第{r.id}号报告 {r.file_name} [{scope} {r.period}{status}], "
                 f"生成于 {r.generated_at}, 审计记录 #{r.audit_id}; sha256 {outcome.sha256}"
             )
         return 0

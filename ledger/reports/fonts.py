@@ -5,7 +5,12 @@ Why this font and this carrier: archived reports must show the same glyphs in an
 (Noto Sans CJK) do not load in reportlab, so the face must have TrueType outlines. WenQuanYi Micro Hei (文泉驿微米黑,
 Apache 2.0 / GPLv3 with font exception: redistributable and embeddable) has them, and the PyPI package
 `paperang-p2-fonts-cjk` carries its .ttc, so `pip install` provides it on a fresh machine without root.
-`LEDGER_PDF_FONT` may point at another TrueType .ttf/.ttc (e.g. AR PL UMing) without a code change.
+`LEDGER_PDF_FONT` may point at another TrueType .ttf/.ttc without a code change.
+
+PBOC documents are set in a Song (Ming) or FangSong body. No PyPI package carries such a face with TrueType outlines
+today, so the first of SONG_FACES the machine has is used (Debian's fonts-arphic-uming: AR PL UMing, a Ming face
+with TrueType outlines that embeds in reportlab), else the packaged sans face; the face used is recorded with each
+report's registration (`font_label`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from ledger.domain.errors import LedgerError
 FONT_NAME = "LedgerCJK"
 _PACKAGE = "paperang_p2_fonts_cjk"
 _PACKAGED = "fonts/wqy-microhei.ttc"
+SONG_FACES = (
+    "/usr/share/fonts/truetype/arphic/uming.ttc",  # fonts-arphic-uming (AR PL UMing)
+    "/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf",  # fonts-arphic-gbsn00lp (AR PL SungtiL GB)
+)
 
 
 class FontMissing(LedgerError):
@@ -35,6 +44,9 @@ def font_path() -> Path:
         if not path.is_file():
             raise FontMissing(f"LEDGER_PDF_FONT={explicit!r}: 文件不存在 (font file not found)")
         return path
+    for song in SONG_FACES:
+        if Path(song).is_file():
+            return Path(song)
     try:
         path = Path(str(resources.files(_PACKAGE).joinpath(_PACKAGED)))
     except ModuleNotFoundError as exc:
@@ -45,6 +57,11 @@ def font_path() -> Path:
     if not path.is_file():  # pragma: no cover - a broken install
         raise FontMissing(f"字体文件缺失 (font file missing): {path}")
     return path
+
+
+def font_label() -> str:
+    """The body face as recorded with a registration: its file name (e.g. wqy-microhei.ttc, uming.ttc)."""
+    return font_path().name
 
 
 def register_font() -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any
 
 from reportlab import rl_config
@@ -45,6 +46,7 @@ TABLE_CHUNK = 30  # rows per small table
 HEADER_FILL = HexColor("#e6e9ef")
 RULE = HexColor("#8a8a8a")
 BAR = HexColor("#3b6ea5")
+STAMP = HexColor("#c0392b")
 _ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
 
 
@@ -54,7 +56,13 @@ class PageText:
 
     report_title: str
     period_label: str
-    generated_at: str
+    generated_at: str  # as printed (the template's date format)
+    status: str = "final"  # 'preliminary': 初步数 stamped on every page
+    number: int = 0  # registration number
+    fingerprint: str = ""
+    head: str = ""  # the audit chain's head at registration, COUNT HASH
+    created: datetime | None = None  # the PDF's CreationDate/ModDate: the report's --generated-at
+    subject: str = ""
 
 
 class Styles:
@@ -122,6 +130,9 @@ def tables(
     size = styles.template.number("font", "table")
     header = [Paragraph(escape(c), styles.cell("center", True)) for c in columns]
     out: list[Flowable] = []
+    marker = str(styles.template.section("labels").get("unit_marker", ""))
+    if marker and any(marker in c for c in columns):  # 单位：万元 over every table that shows 万元
+        out.append(Paragraph(escape(styles.template.label("unit_line")), styles["unit"]))
     texts = set(text_columns)
     chunks = [rows[i : i + TABLE_CHUNK] for i in range(0, len(rows), TABLE_CHUNK)] or [[]]
     for n, chunk in enumerate(chunks):
@@ -257,10 +268,19 @@ def build_pdf(out: IO[bytes], story: list[Flowable], template: Template, page: P
         "report_title": page.report_title,
         "period_label": page.period_label,
         "generated_at": page.generated_at,
+        "status": template.label(f"status_{page.status}"),
+        "number": page.number,
+        "fingerprint": page.fingerprint,
+        "head": page.head,
     }
     header_left = template.text("header", "left", **fields)
     header_right = template.text("header", "right", **fields)
     footer_left = template.text("footer", "left", **fields)
+    footer_lines = [
+        template.text("footer", "registration", **fields),
+        template.text("footer", "chain", **fields),
+    ]
+    stamp = template.label("stamp_preliminary") if page.status == "preliminary" else ""
     pages_seen = [0]
 
     def decorate(canvas: Canvas, doc: BaseDocTemplate) -> None:
@@ -277,12 +297,45 @@ def build_pdf(out: IO[bytes], story: list[Flowable], template: Template, page: P
         canvas.line(left, y_foot + 4 * mm, width - right, y_foot + 4 * mm)
         canvas.drawString(left, y_foot, footer_left)
         canvas.drawCentredString(width / 2, y_foot, template.text("footer", "right", page=doc.page))
+        canvas.setFont(font, small - 1.5)
+        for k, line in enumerate(footer_lines, 1):
+            canvas.drawString(left, y_foot - k * (small - 0.5), line)
+        if stamp:  # 初步数: a boxed stamp at the top right of every page
+            canvas.setFont(font, small + 4.5)
+            canvas.setStrokeColor(STAMP)
+            canvas.setFillColor(STAMP)
+            canvas.setLineWidth(1.2)
+            text_width = canvas.stringWidth(stamp, font, small + 4.5)
+            x, y = width - right - text_width - 2 * mm, height - 11 * mm
+            canvas.rect(
+                x - 2 * mm, y - 1.6 * mm, text_width + 4 * mm, small + 4.5 + 2.2 * mm, stroke=1, fill=0
+            )
+            canvas.drawString(x, y, stamp)
+            canvas.setFillColorRGB(0, 0, 0)
+            canvas.setFont(font, small)
         canvas.translate(width - right, y_foot)
         canvas.doForm(TOTAL_FORM)
         canvas.restoreState()
         pages_seen[0] = doc.page
 
     class ReportCanvas(Canvas):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if page.created is not None:  # invariant mode fixes 2000-01-01; the report's own time instead
+                stamp = self._doc._timeStamp
+                moment = page.created
+                offset = moment.utcoffset()
+                minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+                stamp.YMDhms = (
+                    moment.year,
+                    moment.month,
+                    moment.day,
+                    moment.hour,
+                    moment.minute,
+                    moment.second,
+                )
+                stamp.dhh, stamp.dmm = int(minutes / 60), abs(minutes) % 60
+
         def save(self) -> None:
             # All pages are out: the total is known, define the form every page already references.
             self.beginForm(TOTAL_FORM, lowerx=-80 * mm, lowery=-3 * mm, upperx=0, uppery=6 * mm)
@@ -298,9 +351,9 @@ def build_pdf(out: IO[bytes], story: list[Flowable], template: Template, page: P
         rightMargin=right,
         topMargin=top,
         bottomMargin=bottom,
-        title=page.report_title,
-        author=str(meta.get("author", "")),
-        subject=page.period_label,
+        title=f"{page.report_title} {page.period_label}",
+        author=str(meta.get("issuer", "")),
+        subject=page.subject or page.period_label,
         creator=str(meta.get("document", "")),
         invariant=1,
         initialFontName=font,

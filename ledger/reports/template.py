@@ -30,6 +30,14 @@ _TABLES = (
     "summary_share_trend",
     "summary_quota",
     "summary_maturities",
+    "summary_movements",
+    "movements",
+    "ladder",
+    "reasons",
+    "exception_rows",
+    "findings",
+    "interest",
+    "appendix_bills",
 )
 
 

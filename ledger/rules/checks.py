@@ -155,12 +155,13 @@ def _yuan(fen: int) -> str:
     return f"{fen_to_yuan(fen):,.2f}元"
 
 
-def _live() -> Any:
-    """Not reversed: a correlated probe of the partial unique index on reversals, used on bounded subsets."""
-    reversal = (
-        select(_E.c.id).where(_E.c.drawdown_id == _D.c.id, _E.c.kind == "reversal").correlate(_D).exists()
-    )
-    return ~reversal
+def _live(as_of: date | None = None) -> Any:
+    """Not reversed (as of `as_of`, the period's end, when given: a reversal counts from its effective date, as in
+    balances and the share): a correlated probe of the partial unique index on reversals, used on bounded subsets."""
+    conditions = [_E.c.drawdown_id == _D.c.id, _E.c.kind == "reversal"]
+    if as_of is not None:
+        conditions.append(_E.c.event_on <= as_of)
+    return ~select(_E.c.id).where(*conditions).correlate(_D).exists()
 
 
 def _in_period(ctx: CheckContext) -> list[Any]:
@@ -237,7 +238,7 @@ def _over_quota_drawdowns(
     conn: Connection, ctx: CheckContext, tool_code: str, quota: int
 ) -> tuple[int, tuple[int, ...]]:
     """The drawdowns from the day the running total crossed the quota on (≤ 366 day rows read)."""
-    conditions = [*_in_period(ctx), _D.c.tool_code == tool_code, _live()]
+    conditions = [*_in_period(ctx), _D.c.tool_code == tool_code, _live(ctx.end)]
     running = 0
     crossed: date | None = None
     days = (
@@ -333,7 +334,9 @@ def check_term(conn: Connection, ctx: CheckContext) -> list[Finding]:
         tool = ctx.config.catalogue.get(code)
         total, ids = 0, list[int]()
         for start in range(0, len(bad), 100):
-            n, some = _count_and_ids(conn, [_D.c.tool_code == code, or_(*bad[start : start + 100]), _live()])
+            n, some = _count_and_ids(
+                conn, [_D.c.tool_code == code, or_(*bad[start : start + 100]), _live(ctx.end)]
+            )
             total += n
             ids.extend(some[: ID_CAP - len(ids)])
         if total:
@@ -400,7 +403,7 @@ def check_rate_table(conn: Connection, ctx: CheckContext) -> list[Finding]:
         *_in_period(ctx),
         _D.c.table_rate_ppm.is_not(None),
         _D.c.cb_rate_ppm != _D.c.table_rate_ppm,
-        _live(),
+        _live(ctx.end),
     ]
     findings = []
     flagged = ctx.flagged_tools(conn, lambda day: day.rate_differs > 0)
@@ -438,7 +441,7 @@ def check_lend_rate_cap(conn: Connection, ctx: CheckContext) -> list[Finding]:
         cap = rate_to_ppm(tool.lend_rate_cap)
         if ctx.top_lend_rate_ppm(conn, tool.code) <= cap:
             continue
-        above = [*_in_period(ctx), _D.c.tool_code == tool.code, _D.c.lend_rate_ppm > cap, _live()]
+        above = [*_in_period(ctx), _D.c.tool_code == tool.code, _D.c.lend_rate_ppm > cap, _live(ctx.end)]
         for overridden in (False, True):
             cond = [*above, _D.c.override_reason != "" if overridden else _D.c.override_reason == ""]
             count, ids = _count_and_ids(conn, cond)
@@ -464,7 +467,7 @@ def check_lend_rate_cap(conn: Connection, ctx: CheckContext) -> list[Finding]:
 
 def check_override(conn: Connection, ctx: CheckContext) -> list[Finding]:
     """Drawdowns booked with an eligibility or rate override, per tool, so a reviewer reads every reason."""
-    overridden = [*_in_period(ctx), _D.c.override_reason != "", _live()]
+    overridden = [*_in_period(ctx), _D.c.override_reason != "", _live(ctx.end)]
     findings = []
     for code in sorted(ctx.flagged_tools(conn, lambda day: day.overrides > 0)):
         count, ids = _count_and_ids(conn, [*overridden, _D.c.tool_code == code])
@@ -528,7 +531,7 @@ def check_status_expired(conn: Connection, ctx: CheckContext) -> list[Finding]:
             _D.c.tool_code.in_(sorted(t.code for t in tools)),
             expired,
             ~valid,
-            _live(),
+            _live(ctx.end),
         ]
         if other_ways:
             base.append(~or_(*other_ways))
@@ -571,7 +574,7 @@ def check_inclusive_limit(conn: Connection, ctx: CheckContext) -> list[Finding]:
     if not codes:
         return []
     limit = yuan_to_fen(ctx.config.inclusive_max_yuan)
-    cond = [*_in_period(ctx), _D.c.tool_code.in_(codes), _live()]
+    cond = [*_in_period(ctx), _D.c.tool_code.in_(codes), _live(ctx.end)]
     total = func.sum(_D.c.principal_fen)
     query = (
         select(_D.c.enterprise_id, total, func.count())
