@@ -82,7 +82,9 @@ def add_institution(
         {"institution_code": code, "institution_name": name, "institution_type": type_, "office": office}
     )
     if len(office) > 60:
-        problems.append(FieldProblem("office", office, "经办行名称至多60字符 (office: at most 60 characters)"))
+        problems.append(
+            FieldProblem("office", office, "经办行名称至多60字符 (office: at most 60 characters)")
+        )
     if not code or len(code) > 40:
         problems.append(
             FieldProblem("institution_code", code, "机构代码必填,至多40字符 (required, ≤ 40 characters)")
