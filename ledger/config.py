@@ -34,6 +34,8 @@ MAX_CONFIG_BYTES = (
     256 * 1024
 )  # a ledger.toml is a few lines; refuse anything that is not a small regular file
 _TOOL_FIELDS = ("annual_quota_yuan", "balance_cap_yuan", "lend_rate_cap", "rate_table", "funding_basis")
+_LIST_FIELDS = ("statuses", "industry_prefixes", "sizes")
+_BOOL_FIELDS = ("manufacturing", "high_tech_manufacturing")
 # What a measure's definition (share.* for the rule's key areas, measures.NAME.* for the others) may set.
 _DEFINITION_FIELDS = (
     "label",
@@ -342,6 +344,11 @@ def is_policy_key(key: str) -> bool:
     codes = {t.code for t in BUILT_IN}
     if len(parts) == 3 and parts[0] == "tools" and parts[1] in codes and parts[2] in _TOOL_FIELDS:
         return True
+    if len(parts) == 2 and parts[0] == "share" and parts[1] in _DEFINITION_FIELDS:
+        return True
+    measures = {k.split(".")[1] for k in default_policy() if k.startswith("measures.")}
+    if len(parts) == 3 and parts[0] == "measures" and parts[1] in measures and parts[2] in _DEFINITION_FIELDS:
+        return True
     return len(parts) == 3 and parts[:2] == ["maker_checker", "tools"] and parts[2] in codes
 
 
@@ -354,6 +361,9 @@ def parse_policy_value(key: str, text: str) -> Any:
     if raw.lower() in ("none", "null", "unset") or raw in ("未设定", "无"):
         return None
     default = default_policy().get(key)
+    field_name = key.rsplit(".", 1)[-1]
+    if default is None and key.startswith(("share.", "measures.")):  # a definition field with no default here
+        default = [] if field_name in _LIST_FIELDS else (False if field_name in _BOOL_FIELDS else None)
     if isinstance(default, bool):
         lowered = raw.lower()
         if lowered in ("true", "yes", "1", "是"):

@@ -142,3 +142,15 @@ def test_the_branchs_broader_measure_counts_green_and_culture_and_the_rule_does_
     assert not classify(green, day, config.key_areas).key_area
     assert classify(green, day, config.measures["broad"]).key_area
     assert classify(EnterpriseFacts("y", "R8610", "large"), day, config.measures["broad"]).key_area
+
+
+def test_every_definition_field_of_every_measure_is_a_policy_key() -> None:
+    from ledger.config import is_policy_key, parse_policy_value
+
+    assert is_policy_key("measures.green.sizes") and is_policy_key("share.sizes")
+    assert not is_policy_key("measures.nosuch.sizes") and not is_policy_key("measures.green.colour")
+    assert parse_policy_value("measures.green.sizes", "small, micro") == ["small", "micro"]
+    config = check_policy({**default_policy(), "measures.green.sizes": ["micro"]})
+    assert config.measures["green"].sizes == ("micro",)
+    with pytest.raises(ConfigError, match=r"measures\.green\.sizes"):
+        check_policy({**default_policy(), "measures.green.sizes": ["tiny"]})

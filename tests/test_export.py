@@ -78,7 +78,12 @@ def _populate(ledger: Ledger) -> int:
     ledger.book(rediscount(plain, bill(2), amount="200000.00", bill_range="30000001-50000000", ext_ref="B-2"))
     gone = ledger.book(relending(plain, drawn_on="2023-04-03", maturity_on="2024-04-03", ext_ref="GONE")).id
     ledger.reverse(gone, "录入错误")
-    special = {"tool": "设备更新改造专项再贷款", "amount": None, "principal": "1000000.00", "lend_rate": "3.00"}
+    special = {
+        "tool": "设备更新改造专项再贷款",
+        "amount": None,
+        "principal": "1000000.00",
+        "lend_rate": "3.00",
+    }
     rolled = ledger.book(
         relending(plain, drawn_on="2023-01-05", maturity_on="2024-01-05", ext_ref="ROLL", **special)
     ).id  # a special tool: rollable (the Beijing relending products draw on 支农支小, which is not)

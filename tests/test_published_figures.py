@@ -240,3 +240,40 @@ def test_bad_periods_are_refused_with_exit_2(branch: Ledger, capsys: pytest.Capt
     assert run(capsys, branch.url, "check", "share", "--quarter", "2023Q1", "--from", "2023-01-01")[0] == 2
     assert run(capsys, branch.url, "check", "share", "--from", "2023-03-01", "--to", "2023-01-01")[0] == 2
     assert run(capsys, branch.url, "check", "share")[0] == 2
+
+
+def test_rows_booked_before_offices_and_measures_hash_as_they_did() -> None:
+    """The digest leaves out an empty office and absent measures, so a row written before migration 0006 (18
+    columns) verifies unchanged; any value in them is covered."""
+    from ledger.services.canonical import RowsDigest
+
+    legacy = [
+        "JCT",
+        1,
+        2,
+        "2023-02-15",
+        "2023-06-30",
+        100,
+        100,
+        1,
+        17500,
+        17500,
+        21000,
+        "1" * 30,
+        "0",
+        "",
+        "",
+        1,
+        "资质:高新技术企业",
+        "",
+    ]
+
+    def digest(row: list[Any]) -> str:
+        d = RowsDigest()
+        d.add_rows("drawdown", [list(row)])
+        return d.hexdigest()
+
+    assert digest([*legacy, "", None]) == digest(legacy)
+    assert digest([*legacy, ZGC, None]) != digest(legacy)
+    assert digest([*legacy, "", ""]) != digest([*legacy, "", None])  # classified, none met ≠ not kept
+    assert digest([*legacy, ZGC, "sci_tech"]) != digest([*legacy, ZGC, "green"])

@@ -209,8 +209,9 @@ def share_lines(result: ShareResult) -> list[str]:
     verdict = "达标 (pass)" if result.passed else "未达标 (fail)"
     basis = "按现知信息 (as known)" if result.basis == "known" else "按登记时认定 (as booked)"
     lines = [
-        f"{result.measure_label}占比({result.period_start or date(result.year, 1, 1)} 至 {result.as_of})"
-        f"  范围:{result.scope_label}  口径:{result.measure}  {basis}",
+        f"{'重点领域' if result.measure == 'key_area' else result.measure_label}占比"
+        f"({result.period_start or date(result.year, 1, 1)} 至 {result.as_of})"
+        f"  范围:{result.scope_label}  口径:{result.measure_label} ({result.measure})  {basis}",
     ]
     if result.empty:
         lines += [

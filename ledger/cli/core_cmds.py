@@ -70,7 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("name")
     p.add_argument("--type", default="", dest="type_")
     p.add_argument(
-        "--office", default="", help="经办的人民银行机构,如 营业管理部、中关村中心支行 (the PBOC office handling its drawdowns)"
+        "--office",
+        default="",
+        help="经办的人民银行机构,如 营业管理部、中关村中心支行 (the PBOC office handling its drawdowns)",
     )
     p.set_defaults(func=cmd_institution_add)
 
@@ -106,7 +108,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--batch-ref", default="")
     p.add_argument("--ref", default="", help="external reference (业务编号)")
     p.add_argument("--override", default="", help="reason for booking despite an eligibility rule")
-    p.add_argument("--office", default="", help="经办行 (the PBOC office that handled it; default: the bank's)")
+    p.add_argument(
+        "--office", default="", help="经办行 (the PBOC office that handled it; default: the bank's)"
+    )
     add_json_flag(p)
     p.set_defaults(func=cmd_book)
 

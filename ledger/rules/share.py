@@ -766,16 +766,24 @@ def _known(facts: EnterpriseFacts, on: date, measure: str, config: Config, tool_
 
 def _late_changes(conn: Connection) -> dict[int, int]:
     """Borrower → the last audit record that changed what the ledger knows of it (a status recorded, its
-    industry or size corrected): a drawdown booked under an earlier record may be classified differently now."""
+    industry or size corrected) after the ledger's first drawdown: a drawdown booked under an earlier record may
+    be classified differently now. Statuses and corrections recorded before any drawdown (a ledger's reference
+    data loaded first, as the demo and most imports do) change nothing and are not returned."""
+    first = conn.execute(select(func.min(_D.c.audit_id))).scalar()
+    if first is None:
+        return {}
     late: dict[int, int] = {}
-    for eid, audit_id in conn.execute(
-        select(_ST.c.enterprise_id, func.max(_ST.c.audit_id)).group_by(_ST.c.enterprise_id)
-    ):
+    statuses = (
+        select(_ST.c.enterprise_id, func.max(_ST.c.audit_id))
+        .where(_ST.c.audit_id > first)
+        .group_by(_ST.c.enterprise_id)
+    )
+    for eid, audit_id in conn.execute(statuses):
         late[int(eid)] = int(audit_id)
     updates = (
         select(_N.c.id, func.max(_A.c.id))
         .select_from(_A.join(_N, _N.c.uscc == _A.c.entity_id))
-        .where(_A.c.entity == "enterprise", _A.c.action == "update")
+        .where(_A.c.entity == "enterprise", _A.c.action == "update", _A.c.id > first)
         .group_by(_N.c.id)
     )
     for eid, audit_id in conn.execute(updates):
@@ -821,6 +829,7 @@ def reclassified(
             _D.c.audit_id,
         ).where(
             _D.c.enterprise_id.in_(chunk),
+            _D.c.audit_id < max(late[e] for e in chunk),
             _D.c.drawn_on >= start,
             _D.c.drawn_on <= end,
             ~reversal,

@@ -33,6 +33,12 @@ from ledger.services.policy import PolicyBook
 from ledger.services.reference import EnterpriseInput, default_valid_to
 from ledger.tools import Tool
 
+
+def demo_office(bank_code: str) -> str:
+    """The PBOC office handling a demo bank's drawdowns: every third bank 中关村中心支行, the rest 营业管理部."""
+    return "中关村中心支行" if [b[0] for b in BANKS].index(bank_code) % 3 == 2 else "营业管理部"
+
+
 BANKS: tuple[tuple[str, str, str, str], ...] = (
     # code (CNAPS-style), name, type, bank code used in bill numbers
     ("102100099996", "中国工商银行北京市分行", "国有大型商业银行", "102100000030"),
@@ -209,18 +215,16 @@ def _firm_statuses(rng: random.Random, industry: str, size: str, first_year: int
 
 def _create_reference(
     conn: Connection, config: Config, actor: str, rng: random.Random, firms: int, first_year: int
-) -> tuple[list[tuple[int, str]], list[_Firm]]:
+) -> tuple[list[tuple[int, str, str]], list[_Firm]]:
     existing_banks = {r[0]: r[1] for r in conn.execute(select(col(Institution.code), col(Institution.id)))}
     new_banks = [b for b in BANKS if b[0] not in existing_banks]
     if new_banks:
-        conn.execute(insert(Institution), [{"code": c, "name": n, "type": t} for c, n, t, _ in new_banks])
-        append_many(
-            conn,
-            actor,
-            [("create", "institution", c, {"code": c, "name": n, "type": t}) for c, n, t, _ in new_banks],
-        )
+        rows = [{"code": c, "name": n, "type": t, "office": demo_office(c)} for c, n, t, _ in new_banks]
+        conn.execute(insert(Institution), rows)
+        append_many(conn, actor, [("create", "institution", r["code"], r) for r in rows])
     ids = {r[0]: r[1] for r in conn.execute(select(col(Institution.code), col(Institution.id)))}
-    banks = [(cast(int, ids[c]), bill_bank) for c, _n, _t, bill_bank in BANKS]
+    offices = {r[0]: r[1] for r in conn.execute(select(col(Institution.code), col(Institution.office)))}
+    banks = [(cast(int, ids[c]), bill_bank, offices[c]) for c, _n, _t, bill_bank in BANKS]
 
     taken = {r[0] for r in conn.execute(select(col(Enterprise.uscc)))}
     industries = [(code, weight) for code, weight, _ in INDUSTRIES]
@@ -293,7 +297,7 @@ def _candidate_tools(config: Config, facts: EnterpriseFacts) -> tuple[Tool, ...]
 
 
 def _request(
-    rng: random.Random, tool: Tool, firm: _Firm, bank: tuple[int, str], on: date, serial: int
+    rng: random.Random, tool: Tool, firm: _Firm, bank: tuple[int, str, str], on: date, serial: int
 ) -> BookingRequest:
     if tool.kind == "rediscount":
         issued = on - timedelta(days=rng.randint(0, 60))
@@ -344,7 +348,7 @@ def _drawdowns(
     rng: random.Random,
     policy: PolicyBook,
     controls: Controls,
-    banks: list[tuple[int, str]],
+    banks: list[tuple[int, str, str]],
     firms: list[_Firm],
     count: int,
     first: date,
@@ -385,6 +389,7 @@ def _drawdowns(
             stats["rejected"] += 1
             continue
         values["institution_id"], values["enterprise_id"] = bank[0], firm.id
+        values["office"] = bank[2]  # the bank's office, as a booking defaults it
         stats["drawdowns"] += 1
         yield values
 

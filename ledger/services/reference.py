@@ -84,7 +84,9 @@ def add_institution(
     )
     problems += length_problems({"institution_name": name})
     if len(office) > 60:
-        problems.append(FieldProblem("office", office, "经办行名称至多60字符 (office: at most 60 characters)"))
+        problems.append(
+            FieldProblem("office", office, "经办行名称至多60字符 (office: at most 60 characters)")
+        )
     if not code or len(code) > 40:
         problems.append(
             FieldProblem("institution_code", code, "机构代码必填,至多40字符 (required, ≤ 40 characters)")

@@ -7,7 +7,7 @@ from datetime import date
 from ledger.facade import Ledger
 from ledger.services import queries
 from ledger.services.queries import DrawdownFilter
-from tests.factories import add_borrower, bill, rediscount, relending, setup_bank
+from tests.factories import add_borrower, bill, rediscount, relending, setup_bank, uscc
 
 TODAY = date(2023, 6, 15)
 
@@ -96,11 +96,24 @@ def test_dashboard_figures_exclude_reversals(ledger: Ledger) -> None:
 
 def test_rollover_moves_maturity_into_window(ledger: Ledger) -> None:
     ids = _book_some(ledger)
-    ledger.rollover(ids["april"], "2023-09-01", "企业申请展期")
+    # A special tool's loan (rollable; the Beijing relending products draw on 支农支小, which is not).
+    special = ledger.book(
+        relending(
+            uscc(1),
+            tool="设备更新改造专项再贷款",
+            amount=None,
+            principal="100.00",
+            lend_rate="3.00",
+            drawn_on="2023-04-03",
+            maturity_on="2023-07-01",
+            ext_ref="SP",
+        )
+    ).id  # type: ignore[union-attr]
+    ledger.rollover(special, "2023-09-01", "企业申请展期")
     with ledger.connect() as conn:
-        assert [r.id for r in queries.maturing_soon(conn, TODAY, days=30)[0]] == [ids["bill"]]
-        assert queries.maturing_soon(conn, date(2023, 8, 15), days=30)[0][0].id == ids["april"]
-        detail = queries.drawdown_detail(conn, ids["april"], TODAY)
+        assert [r.id for r in queries.maturing_soon(conn, TODAY, days=30)[0]] == [ids["april"], ids["bill"]]
+        assert queries.maturing_soon(conn, date(2023, 8, 15), days=30)[0][0].id == special
+        detail = queries.drawdown_detail(conn, special, TODAY)
         assert detail is not None
         assert detail["current_maturity_on"] == date(2023, 9, 1)
         assert [e["kind"] for e in detail["events"]] == ["rollover"]
