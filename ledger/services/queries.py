@@ -289,6 +289,18 @@ def count_drawdowns(
     return (cap, False) if n > cap else (n, True)
 
 
+def sum_drawdowns(conn: Connection, flt: DrawdownFilter, today: date) -> tuple[int, int]:
+    """(count, amount in fen) of the whole filtered list, reversed drawdowns excluded: the list's 合计 row, summed
+    in SQL over integer fen (never over the rows on screen)."""
+    _interactive(conn)
+    row = conn.execute(
+        select(func.count(), func.coalesce(func.sum(D.c.amount_fen), 0)).where(
+            *_conditions(flt, today), ~_reversed()
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 def position_of(
     conn: Connection, flt: DrawdownFilter, today: date, drawdown_id: int, within: int = 5000
 ) -> int | None:

@@ -187,6 +187,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "rules.pass": ("达标", "pass"),
     "rules.fail": ("未达标", "fail"),
     "rules.drill": ("明细", "Drill down"),
+    "rules.why": ("认定依据", "Why"),
+    "rules.key_area_part": ("其中重点领域", "of which key area"),
+    "dd.sum": ("合计(不含已冲正)", "Total (reversals excluded)"),
     "rules.findings": ("检查结果", "Findings"),
     # reports
     "rep.month": ("月份 YYYY-MM", "Month YYYY-MM"),

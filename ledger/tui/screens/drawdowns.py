@@ -23,7 +23,7 @@ from ledger.services.queries import SORTS, STATUSES, DrawdownFilter, DrawdownRow
 from ledger.tui.format import count, iso, yuan
 from ledger.tui.i18n import language, t
 from ledger.tui.screens.base import LedgerScreen
-from ledger.tui.widgets.drawdown_list import PAGE_SIZE, DrawdownList, header_text
+from ledger.tui.widgets.drawdown_list import PAGE_SIZE, DrawdownList, header_text, total_text
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -34,6 +34,12 @@ class ListReady(Message):
     ) -> None:
         super().__init__()
         self.flt, self.total, self.exact, self.rows, self.cursor = flt, total, exact, rows, cursor
+
+
+class TotalReady(Message):
+    def __init__(self, flt: DrawdownFilter, count: int, amount_fen: int) -> None:
+        super().__init__()
+        self.flt, self.count, self.amount_fen = flt, count, amount_fen
 
 
 class PageReady(Message):
@@ -67,6 +73,7 @@ class DrawdownsScreen(LedgerScreen):
         self._debounce: Timer | None = None
         self._detail_timer: Timer | None = None
         self._institutions_loaded = False
+        self.total_fen: int | None = None
 
     @property
     def tool_names(self) -> dict[str, str]:
@@ -100,6 +107,7 @@ class DrawdownsScreen(LedgerScreen):
             with Vertical(id="dd-main"):
                 yield Static(header_text(), id="dd-header")
                 yield DrawdownList(self.tool_names, id="dd-list")
+                yield Static("", id="dd-total")
                 yield Static(t("common.loading"), id="dd-status")
             with VerticalScroll(id="dd-detail-box"):
                 yield Static(t("dd.detail"), classes="panel-title")
@@ -110,6 +118,11 @@ class DrawdownsScreen(LedgerScreen):
         self.query_one(DrawdownList).focus()
         self.load_institutions()
         self.reload()
+
+    def on_resize(self) -> None:
+        """Below 100 columns the detail pane gives its room to the list, so amounts are not squeezed off screen;
+        it returns on a wider terminal."""
+        self.query_one("#dd-detail-box").display = self.size.width >= 100
 
     def on_screen_resume(self) -> None:
         if self.is_mounted and self._institutions_loaded:
@@ -200,7 +213,33 @@ class DrawdownsScreen(LedgerScreen):
     def reload(self, keep: bool = False) -> None:
         cursor = self.query_one(DrawdownList).cursor if keep else 0
         self.query_one("#dd-status", Static).update(t("common.loading"))
+        self.total_fen = None
+        self._show_total("…")
         self.load_list(self.filter, cursor)
+        self.load_total(self.filter)
+
+    def _show_total(self, amount: str) -> None:
+        columns = self.query_one(DrawdownList).columns
+        self.query_one("#dd-total", Static).update(total_text(columns, t("dd.sum"), amount))
+
+    @work(thread=True, exclusive=True, group="dd-total", exit_on_error=False)
+    def load_total(self, flt: DrawdownFilter) -> None:
+        """The 合计 of the whole filter, in its own worker: the first page shows while the sum is still running."""
+        try:
+            with self.reader() as conn:
+                n, amount = queries.sum_drawdowns(conn, flt, self.today)
+        except Exception as exc:
+            self.report_error(exc)
+            return
+        self.post_message(TotalReady(flt, n, amount))
+
+    @on(TotalReady)
+    def _total_ready(self, message: TotalReady) -> None:
+        if message.flt != self.filter:
+            return
+        self.total_fen = message.amount_fen
+        self.query_one(DrawdownList).set_money_width(len(yuan(message.amount_fen)))
+        self._show_total(yuan(message.amount_fen))
 
     @work(thread=True, exclusive=True, group="dd-list", exit_on_error=False)
     def load_list(self, flt: DrawdownFilter, cursor: int) -> None:
@@ -228,6 +267,7 @@ class DrawdownsScreen(LedgerScreen):
     @on(DrawdownList.ColumnsChanged)
     def _columns(self, message: DrawdownList.ColumnsChanged) -> None:
         self.query_one("#dd-header", Static).update(header_text(message.columns))
+        self._show_total("…" if self.total_fen is None else yuan(self.total_fen))
 
     @on(DrawdownList.NeedPage)
     def _need_page(self, message: DrawdownList.NeedPage) -> None:

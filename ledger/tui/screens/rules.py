@@ -17,6 +17,7 @@ from ledger.tui.format import iso, percent, wan, yuan
 from ledger.tui.i18n import t
 from ledger.tui.screens.base import LedgerModal, LedgerScreen
 from ledger.tui.screens.dashboard import share_summary
+from ledger.tui.widgets.money_table import TOTAL_KEY, FigureColumn, FigureTable
 
 TABS = (("tool", "rules.by_tool"), ("institution", "rules.by_institution"), ("month", "rules.by_month"))
 
@@ -36,6 +37,8 @@ class RulesScreen(LedgerScreen):
     def __init__(self) -> None:
         super().__init__()
         self.year = 0
+        self.rows: dict[str, Any] = {}
+        self.result: Any = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -48,7 +51,7 @@ class RulesScreen(LedgerScreen):
                 with TabbedContent(id="rules-tabs"):
                     for key, label in TABS:
                         with TabPane(t(label), id=f"tab-{key}"):
-                            yield DataTable(id=f"share-{key}", cursor_type="row", zebra_stripes=True)
+                            yield FigureTable(id=f"share-{key}")
             with VerticalScroll(classes="right"):
                 yield Static(t("rules.findings"), classes="panel-title")
                 yield Static(t("common.loading"), id="rules-findings")
@@ -59,20 +62,16 @@ class RulesScreen(LedgerScreen):
         with self.prevent(Input.Changed):
             self.query_one("#rules-year", Input).value = str(self.year)
         for key, _ in TABS:
-            table = self.query_one(f"#share-{key}", DataTable)
-            for label, width in (
-                (
-                    t(f"col.{'tool' if key == 'tool' else 'institution'}")
-                    if key != "month"
-                    else t("rules.by_month"),
-                    22,
-                ),
-                (t("rules.key_wan"), 16),
-                (t("rules.total_wan"), 16),
-                (t("rules.share"), 9),
-                (t("col.count"), 8),
-            ):
-                table.add_column(label, width=width)
+            first = t("rules.by_month") if key == "month" else t(f"col.{key}")
+            self.query_one(f"#share-{key}", FigureTable).set_columns(
+                [
+                    FigureColumn(first, "text" if key == "month" else "name", natural=16),
+                    FigureColumn(t("rules.key_wan"), "money"),
+                    FigureColumn(t("rules.total_wan"), "money"),
+                    FigureColumn(t("rules.share"), "text"),
+                    FigureColumn(t("col.count"), "text"),
+                ]
+            )
         self.query_one("#share-tool", DataTable).focus()
         self.action_reload()
 
@@ -113,35 +112,62 @@ class RulesScreen(LedgerScreen):
             status.update(f"[red]{message.error}[/]")
             return
         result = message.result
+        self.result = result
         status.update(f"{self.year} · {t('dash.today')} {iso(result.as_of)}\n{share_summary(result)}")
+        self.rows = {}
         for key, rows in (
             ("tool", result.by_tool),
             ("institution", result.by_institution),
             ("month", result.by_month),
         ):
-            table = self.query_one(f"#share-{key}", DataTable)
-            table.clear()
+            lines: list[tuple[str | None, list[Any]]] = []
             for row in rows:
                 colour = "green" if row.share is not None and row.share >= result.threshold else "red"
-                table.add_row(
-                    row.label,
-                    Text(wan(row.key_area_fen), justify="right"),
-                    Text(wan(row.total_fen), justify="right"),
-                    Text(percent(row.share), style=colour, justify="right"),
-                    Text(f"{row.drawdowns:,}", justify="right"),
-                    key=f"{key}:{row.key}",
+                self.rows[f"{key}:{row.key}"] = row
+                lines.append(
+                    (
+                        f"{key}:{row.key}",
+                        [
+                            row.label,
+                            wan(row.key_area_fen),
+                            wan(row.total_fen),
+                            Text(percent(row.share), style=colour, justify="right"),
+                            Text(f"{row.drawdowns:,}", justify="right"),
+                        ],
+                    )
                 )
+            total = [
+                t("dash.total"),
+                wan(result.key_area_fen),
+                wan(result.total_fen),
+                Text(percent(result.share), justify="right"),
+                Text(f"{sum(row.drawdowns for row in rows):,}", justify="right"),
+            ]
+            self.query_one(f"#share-{key}", FigureTable).set_rows(lines, total)
         # Wrapped text, not a table: findings are sentences; no space after the mark so Chinese folds cleanly.
-        lines = [
+        found = [
             f"[{'red' if f.severity == 'error' else 'yellow'}]●{f.rule_name}[/]:{f.message}"
             for f in message.findings or []
         ]
-        self.query_one("#rules-findings", Static).update("\n".join(lines) or t("dash.no_findings"))
+        self.query_one("#rules-findings", Static).update("\n".join(found) or t("dash.no_findings"))
 
     @on(DataTable.RowSelected, "#share-tool, #share-institution, #share-month")
     def _drill(self, event: DataTable.RowSelected) -> None:
-        kind, _, key = str(event.row_key.value).partition(":")
-        self.app.push_screen(DrilldownScreen(self.year, kind, key))
+        value = str(event.row_key.value)
+        row = self.rows.get(value)
+        kind, _, key = value.partition(":")
+        if value == TOTAL_KEY:
+            kind, key = "all", ""
+        result = self.result
+        label = row.label if row is not None else t("dash.total")
+        totals = (
+            (row.key_area_fen, row.total_fen, row.drawdowns)
+            if row is not None
+            else (result.key_area_fen, result.total_fen, None)
+            if result is not None
+            else None
+        )
+        self.app.push_screen(DrilldownScreen(self.year, kind, key, label, totals))
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [
@@ -157,28 +183,39 @@ class DrillReady(Message):
 
 
 class DrilldownScreen(LedgerModal):
-    """The first 500 drawdowns behind one figure, each with why it counted as key area or not."""
+    """The first 500 drawdowns behind one figure, each with why it counted as key area or not, under the
+    figure's own totals (合计 of the whole figure, not only of the rows shown)."""
 
-    def __init__(self, year: int, kind: str, key: str) -> None:
+    def __init__(
+        self,
+        year: int,
+        kind: str,
+        key: str,
+        label: str = "",
+        totals: tuple[int, int, int | None] | None = None,
+    ) -> None:
         super().__init__()
         self.year, self.kind, self.key = year, kind, key
+        self.label = label or key
+        self.totals = totals
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
-            yield Static(f"{t('rules.drill')} · {self.year} · {self.key}", classes="dialog-title")
-            yield DataTable(id="drill", cursor_type="row", zebra_stripes=True)
+            yield Static(f"{t('rules.drill')} · {self.year} · {self.label}", classes="dialog-title")
+            yield FigureTable(id="drill")
 
     def on_mount(self) -> None:
-        table = self.query_one("#drill", DataTable)
-        for key, width in (
-            ("col.id", 7),
-            ("col.drawn_on", 10),
-            ("col.enterprise", 20),
-            ("col.amount_yuan", 16),
-            ("col.key_area", 4),
-        ):
-            table.add_column(t(key), width=width)
-        table.add_column("", width=30)
+        table = self.query_one("#drill", FigureTable)
+        table.set_columns(
+            [
+                FigureColumn(t("col.id"), "text"),
+                FigureColumn(t("col.drawn_on"), "text"),
+                FigureColumn(t("col.enterprise"), "name", minimum=6),
+                FigureColumn(t("col.amount_yuan"), "money"),
+                FigureColumn(t("col.key_area"), "text"),
+                FigureColumn(t("rules.why"), "name", minimum=8),
+            ]
+        )
         table.focus()
         self.load()
 
@@ -195,20 +232,38 @@ class DrilldownScreen(LedgerModal):
 
     @on(DataTable.RowSelected, "#drill")
     def _open(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value == TOTAL_KEY:
+            return
         drawdown_id = int(str(event.row_key.value))
         self.dismiss(None)
         self.app.open_drawdown(drawdown_id)
 
     @on(DrillReady)
     def _ready(self, message: DrillReady) -> None:
-        table = self.query_one("#drill", DataTable)
-        for row in message.rows:
-            table.add_row(
+        lines: list[tuple[str | None, list[Any]]] = [
+            (
                 str(row["id"]),
-                iso(row["drawn_on"]),
-                row["enterprise_name"],
-                Text(yuan(row["amount_fen"]), justify="right"),
-                t("common.yes") if row["key_area"] else t("common.no"),
-                row.get("explanation") or "",
-                key=str(row["id"]),
+                [
+                    Text(str(row["id"]), justify="right"),
+                    iso(row["drawn_on"]),
+                    row["enterprise_name"],
+                    yuan(row["amount_fen"]),
+                    t("common.yes") if row["key_area"] else t("common.no"),
+                    row.get("explanation") or "",
+                ],
             )
+            for row in message.rows
+        ]
+        total: list[Any] | None = None
+        if self.totals is not None:
+            key_fen, total_fen, n = self.totals
+            shown = f"{len(lines):,}" + (f"/{n:,}" if n is not None else "")
+            total = [
+                t("dash.total"),
+                shown,
+                "",
+                yuan(total_fen),
+                "",
+                f"{t('rules.key_area_part')} {yuan(key_fen)}",
+            ]
+        self.query_one("#drill", FigureTable).set_rows(lines, total)

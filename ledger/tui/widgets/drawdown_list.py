@@ -54,14 +54,34 @@ LINE_WIDTH = sum(c.width + 1 for c in COLUMNS)
 GROWS = (("col.enterprise", 22), ("col.institution", 12), ("col.tool", 8))
 
 
-def fit_columns(width: int) -> tuple[Column, ...]:
-    """COLUMNS widened for a terminal `width` cells wide, so names are not cut where there is space."""
-    spare = max(0, width - LINE_WIDTH)
+# On a narrow terminal the names give way first, down to these widths, so the amount stays whole on screen.
+SHRINKS = (("col.enterprise", 6), ("col.institution", 4), ("col.tool", 4))
+AMOUNT = "col.amount_yuan"
+
+
+def fit_columns(width: int, money: int = 0) -> tuple[Column, ...]:
+    """COLUMNS fitted to a terminal `width` cells wide: the amount column as wide as the widest figure it can show
+    (`money`: the cells of the filter's 合计, which no single amount exceeds), names widened where there is space
+    and shortened with "…" where there is not, so the amount column is never cut."""
+    base = tuple(Column(c.key, max(c.width, money) if c.key == AMOUNT else c.width, c.right) for c in COLUMNS)
+    spare = width - sum(c.width + 1 for c in base)
     extra: dict[str, int] = {}
-    for key, most in GROWS:
-        extra[key] = min(spare, most)
-        spare -= extra[key]
-    return tuple(Column(c.key, c.width + extra.get(c.key, 0), c.right) for c in COLUMNS)
+    if spare >= 0:
+        for key, most in GROWS:
+            extra[key] = min(spare, most)
+            spare -= extra[key]
+    else:
+        # Everything up to and including the status must fit; the columns after it may scroll sideways.
+        through = [c.key for c in base].index("col.status") + 1
+        over = sum(c.width + 1 for c in base[:through]) - width
+        widths = {c.key: c.width for c in base}
+        for key, least in SHRINKS:
+            if over <= 0:
+                break
+            give = min(over, widths[key] - least)
+            extra[key] = -give
+            over -= give
+    return tuple(Column(c.key, c.width + extra.get(c.key, 0), c.right) for c in base)
 
 
 def _fit(text: str, column: Column) -> str:
@@ -90,6 +110,16 @@ def header_text(columns: tuple[Column, ...] = COLUMNS) -> Text:
     for column in columns:
         line += _cell(t(column.key), column)
     return line
+
+
+def total_text(columns: tuple[Column, ...], label: str, amount: str) -> Text:
+    """The 合计 line under the list: the label across the columns before the amount, the sum in the amount column."""
+    before = 0
+    for column in columns:
+        if column.key == AMOUNT:
+            return Text(_fit(label, Column("", before - 1)) + _fit(amount, column), style="bold")
+        before += column.width + 1
+    return Text(f"{label} {amount}", style="bold")
 
 
 def row_cells(row: DrawdownRow, tool_names: dict[str, str]) -> list[str]:
@@ -166,6 +196,7 @@ class DrawdownList(ScrollView, can_focus=True):
         self._pending: set[int] = set()
         self._strips: dict[int, Strip] = {}
         self.columns = COLUMNS  # rendered rows of this generation (rows never change within one)
+        self.money_width = 0  # cells of the widest figure the amount column must show (the filter's 合计)
 
     # -- data --------------------------------------------------------------------------------------------------
     def reset(self, total: int, exact: bool, cursor: int = 0) -> int:
@@ -313,9 +344,15 @@ class DrawdownList(ScrollView, can_focus=True):
         if isinstance(offset, int):
             self._move(int(self.scroll_offset.y) + offset)
 
+    def set_money_width(self, cells: int) -> None:
+        """The widest amount in this result set (its 合计) changed: refit the columns."""
+        if cells != self.money_width:
+            self.money_width = cells
+            self.on_resize()
+
     def on_resize(self) -> None:
         # Leave room for the vertical scrollbar, which appears once the row count is known.
-        columns = fit_columns(self.size.width - self.styles.scrollbar_size_vertical)
+        columns = fit_columns(self.size.width - self.styles.scrollbar_size_vertical, self.money_width)
         if columns != self.columns:
             self.columns = columns
             self._strips.clear()
