@@ -141,6 +141,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "超过审批权限,已提交复核(待审第{id}号)",
         "Above the authority limit: queued for approval (#{id})",
     ),
+    "form.uscc_check": (
+        "信用代码校验位错误:末位应为 {expected},输入的是 {got}",
+        "USCC check character wrong: the last character should be {expected}, not {got}",
+    ),
     "form.rate_default": ("利率表:{rate}%", "rate table: {rate}%"),
     "form.new_enterprise": ("新建企业", "New enterprise"),
     "form.pick": ("选择", "Pick"),
