@@ -141,6 +141,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "超过审批权限,已提交复核(待审第{id}号)",
         "Above the authority limit: queued for approval (#{id})",
     ),
+    "ref.industry_hint": ("国民经济行业代码,如 C3911", "GB/T 4754 code, e.g. C3911"),
     "form.uscc_check": (
         "信用代码校验位错误:末位应为 {expected},输入的是 {got}",
         "USCC check character wrong: the last character should be {expected}, not {got}",

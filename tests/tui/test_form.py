@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets import Button, Input, OptionList, Select, Static
 
 from ledger.domain.dates import add_months
 from ledger.facade import Ledger
@@ -108,3 +108,21 @@ async def test_wrong_check_character_is_named(ledger: Ledger) -> None:
         await settle(pilot, rounds=6)
         message = _message(app, "enterprise_uscc")
         assert "校验位" in message and good[17] in message and "未登记" not in message
+
+
+@drive
+async def test_confirm_dialog_answers_y_n_and_escape(ledger: Ledger) -> None:
+    answers: list[bool | None] = []
+    app = LedgerApp(ledger, today=TODAY, start="dashboard")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for key in ("y", "n", "escape", "enter"):
+            app.push_screen(ConfirmScreen("?", "放弃", "保留"), answers.append)
+            await settle(pilot)
+            buttons = [str(b.label) for b in app.screen.query(Button)]
+            assert buttons == ["保留 (n/Esc)", "放弃 (y)"]
+            await pilot.press(key)
+            await settle(pilot)
+            assert not isinstance(app.screen, ConfirmScreen)
+    # Enter presses the focused button, the safe one.
+    assert answers == [True, False, False, False]

@@ -169,7 +169,10 @@ async def test_reverse_from_the_list(ledger: Ledger) -> None:
         await settle(pilot)
         assert isinstance(app.screen, EventDialog)
         assert "原因" in _text(app, "#ev-reason-msg")
-        await pilot.press(*"重复录入", "enter")
+        await pilot.press(*"重复录入")
+        await settle(pilot)
+        assert _text(app, "#ev-reason-msg") == ""  # the message goes once the reason is typed
+        await pilot.press("enter")
         await settle(pilot)
         assert not isinstance(app.screen, EventDialog)
         assert listing.current is not None and listing.current.id == ids["april"]

@@ -211,11 +211,15 @@ class ReasonDialog(LedgerModal):
             yield Input(id="reason", compact=True)
             yield Static("", id="reason-msg", classes="error-text")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(t("common.cancel"), id="reason-cancel")
-                yield Button(t("common.confirm"), id="reason-ok", variant="error")
+                yield Button(t("common.cancel") + " (Esc)", id="reason-cancel")
+                yield Button(t("common.confirm") + " (Enter)", id="reason-ok", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#reason", Input).focus()
+
+    @on(Input.Changed, "#reason")
+    def _edited(self) -> None:
+        self.query_one("#reason-msg", Static).update("")
 
     @on(Button.Pressed, "#reason-cancel")
     def _cancel(self) -> None:
