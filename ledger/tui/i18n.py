@@ -24,6 +24,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "nav.help": ("帮助", "Help"),
     "nav.quit": ("退出", "Quit"),
     "nav.back": ("返回", "Back"),
+    "nav.palette": ("命令", "Commands"),
+    "nav.language": ("切换语言 English", "切换语言 中文 (language)"),
+    "palette.placeholder": ("搜索命令…", "Search for commands…"),
+    "lang.form_dirty": (
+        "新增发放表单有未保存的内容:先保存或清空(Esc)再切换语言",
+        "The new-drawdown form has unsaved input: save or clear it (Esc) before switching language",
+    ),
     "common.all": ("全部", "All"),
     "common.yes": ("是", "Yes"),
     "common.no": ("否", "No"),
