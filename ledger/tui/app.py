@@ -97,6 +97,7 @@ class LedgerApp(App[int]):
         Binding("ctrl+q", "quit", t("nav.quit"), id="app.quit", priority=True),
         Binding("question_mark", "help", t("nav.help"), id="app.help_key", key_display="?", show=False),
         Binding("ctrl+p", "command_palette", t("nav.palette"), id="app.palette", priority=True, show=False),
+        Binding("ctrl+g", "jump", t("nav.jump"), id="app.jump", priority=True),
         Binding("f11", "switch_language", t("nav.language"), id="app.language", priority=True, show=False),
         *(
             Binding(key, f"open('{mode}')", t(NAV_LABELS[mode]), id=f"nav.{mode}", priority=True)
@@ -161,6 +162,17 @@ class LedgerApp(App[int]):
         self.next_language = "zh" if language() == "en" else "en"
         self.relaunch_mode = self.current_mode or self.start_mode
         self.exit(RELAUNCH)
+
+    def action_jump(self) -> None:
+        """Ctrl+G from any screen: asks for a drawdown number and opens that drawdown in the list."""
+        from ledger.tui.screens.jump import JumpDialog
+
+        def go(drawdown_id: int | None) -> None:
+            if drawdown_id is not None:
+                self.open_drawdown(drawdown_id)
+
+        if not isinstance(self.screen, JumpDialog):
+            self.push_screen(JumpDialog(), go)
 
     def action_help(self) -> None:
         from ledger.tui.screens.help import HelpScreen

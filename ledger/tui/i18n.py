@@ -25,6 +25,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "nav.quit": ("退出", "Quit"),
     "nav.back": ("返回", "Back"),
     "nav.palette": ("命令", "Commands"),
+    "nav.jump": ("转到编号", "Go to #"),
+    "jump.title": (
+        "转到发放编号(也可在台账搜索框输入 #编号)",
+        "Go to drawdown number (or type #number in the list's search box)",
+    ),
+    "jump.bad": ("请输入发放编号(数字)", "Type a drawdown number (digits)"),
     "nav.language": ("切换语言 English", "切换语言 中文 (language)"),
     "palette.placeholder": ("搜索命令…", "Search for commands…"),
     "lang.form_dirty": (

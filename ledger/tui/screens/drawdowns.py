@@ -26,6 +26,7 @@ from ledger.tui.screens.base import LedgerScreen
 from ledger.tui.widgets.drawdown_list import PAGE_SIZE, DrawdownList, header_text, total_text
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+DRAWDOWN_ID = re.compile(r"^#\s*(\d{1,18})$")
 
 
 class ListReady(Message):
@@ -138,13 +139,19 @@ class DrawdownsScreen(LedgerScreen):
         if month and not MONTH.match(month):
             self.query_one("#dd-status", Static).update(f"[red]{t('dd.bad_month')}[/]")
             return None
+        text = self.query_one("#f-text", Input).value
+        if jump := DRAWDOWN_ID.match(text.strip()):
+            # "#20001" in the search box: that drawdown, whatever the other filters say.
+            return DrawdownFilter(
+                sort=self.filter.sort, descending=self.filter.descending, drawdown_id=int(jump.group(1))
+            )
         return DrawdownFilter(
             tool_code=value("#f-tool"),
             institution_code=value("#f-inst"),
             month=month or None,
             key_area=value("#f-key"),
             status=value("#f-status"),
-            text=self.query_one("#f-text", Input).value,
+            text=text,
             sort=self.filter.sort,
             descending=self.filter.descending,
         )
@@ -159,7 +166,7 @@ class DrawdownsScreen(LedgerScreen):
 
     @on(Input.Submitted, "#f-month, #f-text")
     def _input_submitted(self) -> None:
-        self._schedule(0)
+        self._schedule(0.01)
         self.query_one(DrawdownList).focus()
 
     def _schedule(self, delay: float = 0.05) -> None:
@@ -173,7 +180,7 @@ class DrawdownsScreen(LedgerScreen):
             self.filter = flt
             self.reload()
 
-    def action_clear_filters(self) -> None:
+    def _clear_filter_boxes(self) -> None:
         with self.prevent(Select.Changed, Input.Changed):
             for select in self.query("#dd-filters Select"):
                 if isinstance(select, Select):
@@ -181,16 +188,21 @@ class DrawdownsScreen(LedgerScreen):
             for box in self.query("#dd-filters Input"):
                 if isinstance(box, Input):
                     box.value = ""
+
+    def action_clear_filters(self) -> None:
+        self._clear_filter_boxes()
         self.filter = DrawdownFilter(sort=self.filter.sort, descending=self.filter.descending)
         self.reload()
 
     def show_drawdown(self, drawdown_id: int) -> None:
-        """Opened from elsewhere (a maturing drawdown, a drill-down row): the list narrowed to that one, so its
-        actions are one key away; `c` clears it."""
+        """Opened from elsewhere (a maturing drawdown, a drill-down row, Ctrl+G): the list narrowed to that one,
+        so its actions are one key away; the filter boxes are emptied so they do not claim another filter; `c`
+        clears it."""
         self.filter = DrawdownFilter(
             sort=self.filter.sort, descending=self.filter.descending, drawdown_id=drawdown_id
         )
         if self.is_mounted:
+            self._clear_filter_boxes()
             self.reload()
             self.query_one(DrawdownList).focus()
 

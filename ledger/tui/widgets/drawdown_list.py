@@ -315,9 +315,9 @@ class DrawdownList(ScrollView, can_focus=True):
         height = max(self.scrollable_content_region.height, 1)
         top = int(self.scroll_offset.y)
         if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=animate)
+            self.scroll_to(y=self.cursor, animate=animate, immediate=True)
         elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=animate)
+            self.scroll_to(y=self.cursor - height + 1, animate=animate, immediate=True)
 
     def _move(self, index: int) -> None:
         if self.total:
@@ -327,9 +327,20 @@ class DrawdownList(ScrollView, can_focus=True):
         self._move(self.cursor + delta)
 
     def action_page(self, direction: int) -> None:
+        """One screenful up or down: the rows and the cursor move together, so the cursor stays where it was on
+        the screen (and always on it)."""
+        if not self.total:
+            return
         height = max(self.scrollable_content_region.height, 1)
-        self._move(self.cursor + direction * height)
-        self.scroll_to(y=int(self.scroll_offset.y) + direction * height, animate=False)
+        top = int(self.scroll_offset.y)
+        last_top = max(self.total - height, 0)
+        new_top = min(max(top + direction * height, 0), last_top)
+        row_on_screen = min(max(self.cursor - top, 0), height - 1)
+        cursor = min(max(new_top + row_on_screen, 0), self.total - 1)
+        if new_top == top:  # at either end: the cursor goes to the first or last row
+            cursor = 0 if direction < 0 else self.total - 1
+        self.scroll_to(y=new_top, animate=False, immediate=True)
+        self.cursor = cursor
 
     def action_jump(self, where: int) -> None:
         self._move(self.total - 1 if where < 0 else where)
