@@ -259,7 +259,9 @@ class DrawdownsScreen(LedgerScreen):
             with self.reader() as conn:
                 total, exact = queries.count_drawdowns(conn, flt, self.today)
                 page = min(cursor, max(total - 1, 0)) // PAGE_SIZE
-                rows = queries.drawdown_page(conn, flt, self.today, page * PAGE_SIZE, PAGE_SIZE)
+                rows = queries.drawdown_page(
+                    conn, flt, self.today, page * PAGE_SIZE, PAGE_SIZE, total if exact else None
+                )
         except Exception as exc:
             self.report_error(exc)
             return
@@ -283,13 +285,15 @@ class DrawdownsScreen(LedgerScreen):
 
     @on(DrawdownList.NeedPage)
     def _need_page(self, message: DrawdownList.NeedPage) -> None:
-        self.load_page(self.filter, message.generation, message.page)
+        listing = self.query_one(DrawdownList)
+        total = listing.total if listing.exact else None
+        self.load_page(self.filter, message.generation, message.page, total)
 
     @work(thread=True, group="dd-pages", exit_on_error=False)
-    def load_page(self, flt: DrawdownFilter, generation: int, page: int) -> None:
+    def load_page(self, flt: DrawdownFilter, generation: int, page: int, total: int | None = None) -> None:
         try:
             with self.reader() as conn:
-                rows = queries.drawdown_page(conn, flt, self.today, page * PAGE_SIZE, PAGE_SIZE)
+                rows = queries.drawdown_page(conn, flt, self.today, page * PAGE_SIZE, PAGE_SIZE, total)
         except Exception as exc:
             self.report_error(exc)
             return
