@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -196,7 +197,7 @@ class DashboardScreen(LedgerScreen):
             return
         lines = [
             # No space after the mark: Chinese text then folds at any character, not leaving the bullet alone.
-            f"[{'red' if f.severity == 'error' else 'yellow'}]●{f.rule_name}[/]:{f.message}"
+            f"[{'red' if f.severity == 'error' else 'yellow'}]●{escape(f.rule_name)}[/]:{escape(f.message)}"
             for f in findings[:12]
         ]
         if len(findings) > 12:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,6 +27,12 @@ class ShareReady(Message):
     def __init__(self, result: Any, findings: list[Any] | None, error: str = "") -> None:
         super().__init__()
         self.result, self.findings, self.error = result, findings, error
+
+
+class FindingsReady(Message):
+    def __init__(self, findings: list[Any] | None) -> None:
+        super().__init__()
+        self.findings = findings
 
 
 class RulesScreen(LedgerScreen):
@@ -87,6 +94,7 @@ class RulesScreen(LedgerScreen):
 
     def action_reload(self) -> None:
         self.query_one("#rules-status", Static).update(t("common.loading"))
+        self.query_one("#rules-findings", Static).update(t("common.loading"))
         self.load(self.year)
 
     @work(thread=True, exclusive=True, group="rules", exit_on_error=False)
@@ -99,11 +107,13 @@ class RulesScreen(LedgerScreen):
 
             self.post_message(ShareReady(None, None, describe(exc)))
             return
+        # The share first (from share_month: instant); the checks, which read every drawdown of the year, after.
+        self.post_message(ShareReady(result, None))
         try:
             findings = self.ledger.checks(year, as_of=as_of)
         except Exception:
             findings = None
-        self.post_message(ShareReady(result, findings))
+        self.post_message(FindingsReady(findings))
 
     @on(ShareReady)
     def _ready(self, message: ShareReady) -> None:
@@ -144,12 +154,18 @@ class RulesScreen(LedgerScreen):
                 Text(f"{sum(row.drawdowns for row in rows):,}", justify="right"),
             ]
             self.query_one(f"#share-{key}", FigureTable).set_rows(lines, total)
+
+    @on(FindingsReady)
+    def _findings(self, message: FindingsReady) -> None:
         # Wrapped text, not a table: findings are sentences; no space after the mark so Chinese folds cleanly.
         found = [
-            f"[{'red' if f.severity == 'error' else 'yellow'}]●{f.rule_name}[/]:{f.message}"
+            f"[{'red' if f.severity == 'error' else 'yellow'}]●{escape(f.rule_name)}[/]:{escape(f.message)}"
             for f in message.findings or []
         ]
-        self.query_one("#rules-findings", Static).update("\n".join(found) or t("dash.no_findings"))
+        text = "\n".join(found) or (
+            t("dash.no_findings") if message.findings is not None else t("common.error")
+        )
+        self.query_one("#rules-findings", Static).update(text)
 
     @on(DataTable.RowSelected, "#share-tool, #share-institution, #share-month")
     def _drill(self, event: DataTable.RowSelected) -> None:
