@@ -527,9 +527,53 @@ def maturing_soon(
 
 
 # -- audit, reports, views -------------------------------------------------------------------------------------
-def audit_page(conn: Connection, offset: int = 0, limit: int = 200) -> tuple[list[dict[str, Any]], int]:
-    """Newest first, one page, with the total number of records."""
-    total = int(conn.execute(select(func.count()).select_from(AUDIT)).scalar_one())
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the auditor narrowed the log to; each field is one equality or range on the audit table."""
+
+    action: str | None = None
+    actor: str | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    day_from: str | None = None  # 'YYYY-MM-DD' (recorded_at is ISO text: compared as text)
+    day_to: str | None = None  # exclusive
+    record_id: int | None = None
+    word: str | None = None  # any of action, actor, entity, entity_id equal to it
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        for column, value in (
+            (AUDIT.c.action, self.action),
+            (AUDIT.c.actor, self.actor),
+            (AUDIT.c.entity, self.entity),
+            (AUDIT.c.entity_id, self.entity_id),
+        ):
+            if value:
+                out.append(column == value)
+        if self.day_from:
+            out.append(AUDIT.c.recorded_at >= self.day_from)
+        if self.day_to:
+            out.append(AUDIT.c.recorded_at < self.day_to)
+        if self.record_id is not None:
+            out.append(AUDIT.c.id == self.record_id)
+        if self.word:
+            out.append(
+                or_(
+                    AUDIT.c.action == self.word,
+                    AUDIT.c.actor == self.word,
+                    AUDIT.c.entity == self.word,
+                    AUDIT.c.entity_id == self.word,
+                )
+            )
+        return out
+
+
+def audit_page(
+    conn: Connection, offset: int = 0, limit: int = 200, flt: AuditFilter | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Newest first, one page, with the number of records (matching `flt`, when given)."""
+    conds = flt.conditions() if flt is not None else []
+    total = int(conn.execute(select(func.count()).select_from(AUDIT).where(*conds)).scalar_one())
     rows = conn.execute(
         select(
             AUDIT.c.id,
@@ -542,6 +586,7 @@ def audit_page(conn: Connection, offset: int = 0, limit: int = 200) -> tuple[lis
             AUDIT.c.hash,
             AUDIT.c.payload,
         )
+        .where(*conds)
         .order_by(AUDIT.c.id.desc())
         .limit(limit)
         .offset(offset)

@@ -25,6 +25,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "nav.quit": ("退出", "Quit"),
     "nav.back": ("返回", "Back"),
     "nav.palette": ("命令", "Commands"),
+    "audit.filter_hint": (
+        "/ 筛选:action=book actor=张三 entity=drawdown id=20001 2025-06 #记录号 或关键词",
+        "/ filter: action=book actor=alice entity=drawdown id=20001 2025-06 #record or a word",
+    ),
+    "audit.bad_filter": (
+        "无法识别的筛选条件(可用 action= actor= entity= id= 日期 #记录号)",
+        "Filter not understood (use action= actor= entity= id= a date #record)",
+    ),
     "nav.jump": ("转到编号", "Go to #"),
     "jump.title": (
         "转到发放编号(也可在台账搜索框输入 #编号)",

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from textual.widgets import Input
+from textual.widgets import DataTable, Input, Static
 
 from ledger.facade import Ledger
+from ledger.services import queries
+from ledger.services.queries import AuditFilter
 from ledger.tui.app import LedgerApp
+from ledger.tui.screens.audit_log import parse_audit_filter
 from ledger.tui.screens.jump import JumpDialog
 from ledger.tui.widgets.drawdown_list import DrawdownList
 from tests.factories import add_borrower, relending, setup_bank
@@ -94,3 +97,46 @@ async def test_jump_to_a_drawdown_by_number(ledger: Ledger) -> None:
         await settle(pilot, rounds=6)
         assert app.screen.query_one("#f-text", Input).value == ""
         assert listing.current is not None and listing.current.id == ids[0]
+
+
+def test_audit_filter_terms() -> None:
+    flt = parse_audit_filter("action=book actor=alice 2025-06 id=20001")
+    assert flt == AuditFilter(
+        action="book", actor="alice", entity_id="20001", day_from="2025-06-01", day_to="2025-07-01"
+    )
+    assert parse_audit_filter("#12 2025-06-30") == AuditFilter(
+        record_id=12, day_from="2025-06-30", day_to="2025-07-01"
+    )
+    assert parse_audit_filter("colour=red") is None and parse_audit_filter("2025-13") is None
+
+
+@drive
+async def test_audit_view_filters_by_action_object_and_record(ledger: Ledger) -> None:
+    ids = _book(ledger, 3)
+    with ledger.read() as conn:
+        everything, total = queries.audit_page(conn, 0, 500)
+    booked = [row for row in everything if row["action"] == "book"]
+    assert len(booked) == 3 and total > 3
+    app = LedgerApp(ledger, today=TODAY, start="audit")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#audit-table", DataTable)
+        assert table.row_count == total
+        await pilot.press("slash")
+        app.screen.query_one("#audit-filter", Input).value = "action=book"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert table.row_count == 3
+        shown = {str(table.get_row_at(i)[0]) for i in range(table.row_count)}
+        assert shown == {str(row["id"]) for row in booked}
+        app.screen.query_one("#audit-filter", Input).value = f"id={ids[1]}"
+        app.screen.query_one("#audit-filter", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert table.row_count >= 1
+        assert all(str(ids[1]) in str(table.get_row_at(i)[4]) for i in range(table.row_count))
+        app.screen.query_one("#audit-filter", Input).value = "colour=red"
+        app.screen.query_one("#audit-filter", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "无法识别" in str(app.screen.query_one("#audit-page", Static).render())
