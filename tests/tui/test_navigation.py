@@ -140,3 +140,19 @@ async def test_audit_view_filters_by_action_object_and_record(ledger: Ledger) ->
         await pilot.press("enter")
         await settle(pilot)
         assert "无法识别" in str(app.screen.query_one("#audit-page", Static).render())
+
+
+@drive
+async def test_header_scrolls_sideways_with_the_rows(ledger: Ledger) -> None:
+    _book(ledger, 3)
+    app = LedgerApp(ledger, today=TODAY, start="drawdowns")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        listing = app.screen.query_one(DrawdownList)
+        header = app.screen.query_one("#dd-header", Static)
+        before = str(header.render())
+        assert before.lstrip().startswith("编号")
+        listing.scroll_to(x=8, animate=False, immediate=True)
+        await settle(pilot)
+        after = str(header.render())
+        assert not after.lstrip().startswith("编号") and after.lstrip().startswith("发放日")

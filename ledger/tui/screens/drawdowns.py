@@ -278,9 +278,15 @@ class DrawdownsScreen(LedgerScreen):
         )
         self._update_status()
 
+    @on(DrawdownList.ScrolledSideways)
+    def _sideways(self, message: DrawdownList.ScrolledSideways) -> None:
+        listing = self.query_one(DrawdownList)
+        self.query_one("#dd-header", Static).update(header_text(listing.columns, message.offset))
+
     @on(DrawdownList.ColumnsChanged)
     def _columns(self, message: DrawdownList.ColumnsChanged) -> None:
-        self.query_one("#dd-header", Static).update(header_text(message.columns))
+        offset = round(self.query_one(DrawdownList).scroll_x)
+        self.query_one("#dd-header", Static).update(header_text(message.columns, offset))
         self._show_total("…" if self.total_fen is None else yuan(self.total_fen))
 
     @on(DrawdownList.NeedPage)

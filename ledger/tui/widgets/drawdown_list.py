@@ -105,11 +105,25 @@ def _cell(text: str, column: Column) -> Text:
     return cell + Text(" ")
 
 
-def header_text(columns: tuple[Column, ...] = COLUMNS) -> Text:
+def header_text(columns: tuple[Column, ...] = COLUMNS, offset: int = 0) -> Text:
+    """The column titles over the rows, starting `offset` cells in (the rows' sideways scroll)."""
     line = Text()
     for column in columns:
         line += _cell(t(column.key), column)
-    return line
+    return crop_left(line, offset) if offset else line
+
+
+def crop_left(text: Text, cells: int) -> Text:
+    """`text` without its first `cells` cells (a wide character cut in half becomes a space)."""
+    taken = 0
+    for index, char in enumerate(text.plain):
+        if taken >= cells:
+            return text[index:]
+        width = cell_len(char)
+        if taken + width > cells:
+            return Text(" ") + text[index + 1 :]
+        taken += width
+    return Text()
 
 
 def total_text(columns: tuple[Column, ...], label: str, amount: str) -> Text:
@@ -180,6 +194,13 @@ class DrawdownList(ScrollView, can_focus=True):
         def __init__(self, columns: tuple[Column, ...]) -> None:
             super().__init__()
             self.columns = columns
+
+    class ScrolledSideways(Message):
+        """The rows moved left or right: the header above them moves with them."""
+
+        def __init__(self, offset: int) -> None:
+            super().__init__()
+            self.offset = offset
 
     class Selected(Message):
         def __init__(self, row: DrawdownRow) -> None:
@@ -301,6 +322,11 @@ class DrawdownList(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.post_message(self.ScrolledSideways(round(new_value)))
 
     # -- cursor ------------------------------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
