@@ -214,6 +214,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "rules.fail": ("未达标", "fail"),
     "rules.drill": ("明细", "Drill down"),
     "rules.why": ("认定依据", "Why"),
+    "rules.nothing_drawn": (
+        "本年尚无发放,占比无从计算(门槛 ≥{threshold})",
+        "Nothing drawn this year: no share to check yet (threshold ≥{threshold})",
+    ),
     "rules.key_area_part": ("其中重点领域", "of which key area"),
     "dd.sum": ("合计(不含已冲正)", "Total (reversals excluded)"),
     "rules.findings": ("检查结果", "Findings"),

@@ -135,3 +135,12 @@ def test_figure_regex_catches_cut_figures() -> None:
     for cut in ("105,676,753.2", "18,", "1,234,5"):
         found: list[Any] = _figures(f"x {cut} y")
         assert not all(FIGURE.match(f) for f in found) or not found
+
+
+@drive
+async def test_share_panel_does_not_pass_a_year_with_nothing_drawn(ledger: Ledger) -> None:
+    app = LedgerApp(ledger, today=TODAY, start="dashboard")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = _screen_text(app)
+        assert "本年尚无发放" in text and "达标" not in text

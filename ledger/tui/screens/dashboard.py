@@ -273,6 +273,9 @@ class DashboardScreen(LedgerScreen):
 
 def share_summary(result: Any) -> str:
     """The rules module's ShareResult as three lines: share vs threshold, the sums, and the headroom."""
+    if not getattr(result, "total_fen", 0):
+        # Nothing drawn in the year: there is no share to pass or fail (the CLI says the same).
+        return t("rules.nothing_drawn", threshold=percent(result.threshold, 0))
     status = t(f"rules.{result.status}") if getattr(result, "status", "") in ("pass", "fail") else ""
     colour = "green" if result.status == "pass" else "red"
     headroom = ""
