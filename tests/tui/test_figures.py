@@ -15,6 +15,7 @@ import pytest
 from ledger.facade import Ledger
 from ledger.services import queries
 from ledger.services.queries import DrawdownFilter
+from ledger.tui import i18n
 from ledger.tui.app import LedgerApp
 from ledger.tui.format import wan, yuan
 from tests.conftest import set_policy
@@ -91,10 +92,23 @@ def _assert_whole(text: str, expected: set[str], where: str) -> None:
         assert figure in text, f"{where}: {figure} not shown whole:\n{text}"
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    ("size", "lang"),
+    [*((size, "zh") for size in SIZES), ((80, 24), "en")],
+    ids=lambda v: f"{v[0]}x{v[1]}" if isinstance(v, tuple) else v,
+)
 @drive
-async def test_no_figure_is_cut(ledger: Ledger, size: tuple[int, int]) -> None:
+async def test_no_figure_is_cut(ledger: Ledger, size: tuple[int, int], lang: str) -> None:
+    """English titles are longer than Chinese ones: the narrowest terminal is checked in both."""
     _book_big(ledger)
+    i18n.set_language(lang)
+    try:
+        await _check_screens(ledger, size)
+    finally:
+        i18n.set_language("zh")
+
+
+async def _check_screens(ledger: Ledger, size: tuple[int, int]) -> None:
     with ledger.read() as conn:
         figures = queries.tool_figures(conn, TODAY)
         count, total_fen = queries.sum_drawdowns(conn, DrawdownFilter(), TODAY)

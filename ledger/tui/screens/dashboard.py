@@ -101,7 +101,7 @@ class DashboardScreen(LedgerScreen):
                 FigureColumn(t("col.month_wan"), "money"),
                 FigureColumn(t("col.ytd_wan"), "money"),
                 FigureColumn(t("col.outstanding_wan"), "money"),
-                FigureColumn(t("col.quota"), "text"),
+                FigureColumn(t("col.quota"), "text", optional=True),
             ]
         )
         self.query_one("#dash-maturing", FigureTable).set_columns(
@@ -115,6 +115,10 @@ class DashboardScreen(LedgerScreen):
             ]
         )
         self.action_reload()
+
+    def on_resize(self) -> None:
+        """On a narrow terminal the per-tool figures get three quarters of the width (the share panel wraps)."""
+        self.query_one("#dash-tools-box").styles.width = "3fr" if self.size.width < 110 else "2fr"
 
     def on_screen_resume(self) -> None:
         if self.is_mounted:

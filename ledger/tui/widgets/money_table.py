@@ -33,6 +33,7 @@ class FigureColumn:
     kind: Kind = "text"
     minimum: int = 4  # names: never narrower than this
     natural: int = 0  # names: a width they would like even when short values are shown (0: the widest value)
+    optional: bool = False  # dropped (with its cells) when the figures would not fit otherwise
 
 
 def _plain(cell: Any) -> str:
@@ -50,30 +51,42 @@ def shorten(text: str, width: int) -> str:
 
 def fit_widths(columns: Sequence[FigureColumn], rows: Sequence[Sequence[Any]], room: int) -> list[int]:
     """Column widths for `room` cells: money and text columns at their widest value (never less), names sharing
-    the rest, each at least its minimum. When even the minimums do not fit the table scrolls sideways — still
-    without cutting a figure."""
+    the rest, each at least its minimum. When that is still too wide, a money column's title gives way to its
+    figures (the title is shortened, never a figure). Only if even that does not fit does the table scroll
+    sideways (FigureTable first drops its optional columns)."""
     widest = [cell_len(c.label) for c in columns]
+    values = [0] * len(columns)
     for row in rows:
         for i, cell in enumerate(row):
-            widest[i] = max(widest[i], cell_len(_plain(cell)))
+            values[i] = max(values[i], cell_len(_plain(cell)))
+            widest[i] = max(widest[i], values[i])
     widths = list(widest)
     names = [i for i, c in enumerate(columns) if c.kind == "name"]
-    if not names:
-        return widths
-    fixed = sum(widths[i] for i in range(len(columns)) if i not in names)
-    spare = room - fixed - PADDING * len(columns)
     for i in names:
         widths[i] = max(widest[i], columns[i].natural)
-    if sum(widths[i] for i in names) <= spare:
-        return widths
-    # Water-filling: the shortest names keep their width, the longest share what is left equally.
-    left = max(spare, 0)
-    order = sorted(names, key=lambda i: widths[i])
-    for n, i in enumerate(order):
-        share = left // (len(order) - n)
-        widths[i] = max(columns[i].minimum, min(widths[i], share))
-        left -= widths[i]
+    fixed = sum(widths[i] for i in range(len(columns)) if i not in names)
+    spare = room - fixed - PADDING * len(columns)
+    if names and sum(widths[i] for i in names) > spare:
+        # Water-filling: the shortest names keep their width, the longest share what is left equally.
+        left = max(spare, 0)
+        order = sorted(names, key=lambda i: widths[i])
+        for n, i in enumerate(order):
+            share = left // (len(order) - n)
+            widths[i] = max(columns[i].minimum, min(widths[i], share))
+            left -= widths[i]
+    over = sum(widths) + PADDING * len(columns) - room
+    for i, column in enumerate(columns):
+        if over <= 0:
+            break
+        if column.kind == "money" and widths[i] > max(values[i], 4):
+            give = min(over, widths[i] - max(values[i], 4))
+            widths[i] -= give
+            over -= give
     return widths
+
+
+def needed(columns: Sequence[FigureColumn], widths: Sequence[int]) -> int:
+    return sum(widths) + PADDING * len(columns)
 
 
 class FigureTable(DataTable[Any]):
@@ -86,11 +99,11 @@ class FigureTable(DataTable[Any]):
         self.figure_columns: list[FigureColumn] = list(columns)
         self._rows: list[tuple[str | None, list[Any]]] = []
         self._total: list[Any] | None = None
-        self._widths: list[int] = []
+        self._plan: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
     def set_columns(self, columns: Sequence[FigureColumn]) -> None:
         self.figure_columns = list(columns)
-        self._widths = []
+        self._plan = ((), ())
         self._rebuild()
 
     def set_rows(
@@ -99,7 +112,7 @@ class FigureTable(DataTable[Any]):
         """(key, cells) per row, and an optional totals row shown last in bold."""
         self._rows = [(key, list(cells)) for key, cells in rows]
         self._total = list(total) if total is not None else None
-        self._widths = []
+        self._plan = ((), ())
         self._rebuild()
 
     @property
@@ -116,25 +129,44 @@ class FigureTable(DataTable[Any]):
     def _rebuild(self) -> None:
         if not self.figure_columns:
             return
-        widths = fit_widths(self.figure_columns, self.all_rows, self._room())
-        if widths == self._widths and self.row_count == len(self.all_rows):
+        room = self._room()
+        keep = list(range(len(self.figure_columns)))
+        columns = self.figure_columns
+        rows = self.all_rows
+        widths = fit_widths(columns, rows, room)
+        while needed([columns[i] for i in keep], [widths[i] for i in keep]) > room:
+            optional = [i for i in keep if columns[i].optional]
+            if not optional:
+                break
+            keep.remove(optional[-1])
+            kept = [columns[i] for i in keep]
+            fitted = fit_widths(kept, [[row[i] for i in keep] for row in rows], room)
+            widths = list(widths)
+            for i, width in zip(keep, fitted, strict=True):
+                widths[i] = width
+        plan = (tuple(keep), tuple(widths[i] for i in keep))
+        if plan == self._plan and self.row_count == len(rows):
             return
-        self._widths = widths
+        self._plan = plan
         cursor = self.cursor_row
         self.clear(columns=True)
-        for column, width in zip(self.figure_columns, widths, strict=True):
-            label: Any = Text(column.label, justify="right") if column.kind == "money" else column.label
-            self.add_column(label, width=width)
+        for i in keep:
+            column, width = columns[i], widths[i]
+            label = shorten(column.label, width)
+            self.add_column(Text(label, justify="right") if column.kind == "money" else label, width=width)
         for key, cells in self._rows:
-            self.add_row(*self._fitted(cells, widths), key=key)
+            self.add_row(*self._fitted(cells, keep, widths), key=key)
         if self._total is not None:
-            self.add_row(*self._fitted(self._total, widths, bold=True), key=TOTAL_KEY)
+            self.add_row(*self._fitted(self._total, keep, widths, bold=True), key=TOTAL_KEY)
         if self.row_count:
             self.move_cursor(row=min(cursor, self.row_count - 1), animate=False)
 
-    def _fitted(self, cells: Sequence[Any], widths: Sequence[int], bold: bool = False) -> list[Any]:
+    def _fitted(
+        self, cells: Sequence[Any], keep: Sequence[int], widths: Sequence[int], bold: bool = False
+    ) -> list[Any]:
         out: list[Any] = []
-        for cell, column, width in zip(cells, self.figure_columns, widths, strict=True):
+        for i in keep:
+            cell, column, width = cells[i], self.figure_columns[i], widths[i]
             text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
             if column.kind == "name" and text.cell_len > width:
                 text = Text(shorten(text.plain, width), style=text.style)
