@@ -32,10 +32,8 @@ def run_tui(args: argparse.Namespace) -> int:
         raise CommandFailed(f"--today={today_text!r}: 日期格式应为YYYY-MM-DD (ISO date)", 2) from exc
     ledger = open_ledger(args)
     try:
-        from ledger.tui.app import LedgerApp
+        from ledger.tui.launch import run
 
-        app = LedgerApp(ledger, today=today, start=getattr(args, "screen", "dashboard"))
-        result = app.run()
-        return int(result or 0)
+        return run(ledger, today, getattr(args, "screen", "dashboard"))
     finally:
         ledger.dispose()

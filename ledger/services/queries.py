@@ -222,6 +222,11 @@ def _order(flt: DrawdownFilter) -> list[Any]:
     return [column.asc(), D.c.id.asc()]
 
 
+def _reverse_order(flt: DrawdownFilter) -> list[Any]:
+    """The list's order backwards (for reading a window near its end)."""
+    return _order(DrawdownFilter(**{**flt.__dict__, "descending": not flt.descending}))
+
+
 def _interactive(conn: Connection) -> None:
     """PostgreSQL: no JIT for these short interactive queries. The correlated event subqueries inflate the
     planner's cost estimate past jit_above_cost, and compiling then takes ~300 ms for a query that runs in 100."""
@@ -230,17 +235,31 @@ def _interactive(conn: Connection) -> None:
 
 
 def drawdown_page(
-    conn: Connection, flt: DrawdownFilter, today: date, offset: int, limit: int = 100
+    conn: Connection,
+    flt: DrawdownFilter,
+    today: date,
+    offset: int,
+    limit: int = 100,
+    total: int | None = None,
 ) -> list[DrawdownRow]:
     """One window of the filtered, sorted list. Ids are chosen first over the drawdown table alone (index order,
-    LIMIT/OFFSET), then only those rows are joined to names and event facts."""
+    LIMIT/OFFSET), then only those rows are joined to names and event facts. With the exact `total` known, a window
+    in the second half is read from the other end (the order reversed, a short OFFSET from the last row): End on a
+    million rows then steps over a hundred index entries, not a million."""
     _interactive(conn)
+    offset = max(offset, 0)
+    order = _order(flt)
+    from_end = total is not None and offset > total // 2
+    if from_end and total is not None:
+        limit = max(min(limit, total - offset), 0)
+        offset = max(total - offset - limit, 0)
+        order = _reverse_order(flt)
     ids = (
         select(D.c.id)
         .where(*_conditions(flt, today))
-        .order_by(*_order(flt))
+        .order_by(*order)
         .limit(limit)
-        .offset(max(offset, 0))
+        .offset(offset)
         .subquery("page")
     )
     query = (
@@ -262,9 +281,10 @@ def drawdown_page(
             .join(INST, INST.c.id == D.c.institution_id)
             .join(ENT, ENT.c.id == D.c.enterprise_id)
         )
-        .order_by(*_order(flt))
+        .order_by(*order)
     )
-    return [_drawdown_row(r) for r in conn.execute(query)]
+    rows = [_drawdown_row(r) for r in conn.execute(query)]
+    return rows[::-1] if from_end else rows
 
 
 def _drawdown_row(r: Any) -> DrawdownRow:
@@ -287,6 +307,18 @@ def count_drawdowns(
     inner = select(D.c.id).where(*conds).limit(cap + 1).subquery()
     n = int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
     return (cap, False) if n > cap else (n, True)
+
+
+def sum_drawdowns(conn: Connection, flt: DrawdownFilter, today: date) -> tuple[int, int]:
+    """(count, amount in fen) of the whole filtered list, reversed drawdowns excluded: the list's 合计 row, summed
+    in SQL over integer fen (never over the rows on screen)."""
+    _interactive(conn)
+    row = conn.execute(
+        select(func.count(), func.coalesce(func.sum(D.c.amount_fen), 0)).where(
+            *_conditions(flt, today), ~_reversed()
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 def position_of(
@@ -436,6 +468,18 @@ def tool_figures(conn: Connection, today: date) -> dict[str, ToolFigures]:
     return {r[0]: ToolFigures(r[0], int(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)}
 
 
+def tool_month_figures(conn: Connection, today: date) -> dict[str, tuple[int, int]]:
+    """Drawn this month per tool, reversals excluded: (fen, drawdowns) over one month of ix_drawdown_share's range
+    (the year to date comes from the share rule's monthly summary, share_month)."""
+    month_start = date(today.year, today.month, 1)
+    query = (
+        select(D.c.tool_code, func.coalesce(func.sum(D.c.amount_fen), 0), func.count())
+        .where(D.c.drawn_on >= month_start, D.c.drawn_on <= today, ~_reversed())
+        .group_by(D.c.tool_code)
+    )
+    return {r[0]: (int(r[1]), int(r[2])) for r in conn.execute(query)}
+
+
 def maturing_soon(
     conn: Connection, today: date, days: int = 30, limit: int = 100
 ) -> tuple[list[DrawdownRow], int]:
@@ -483,9 +527,53 @@ def maturing_soon(
 
 
 # -- audit, reports, views -------------------------------------------------------------------------------------
-def audit_page(conn: Connection, offset: int = 0, limit: int = 200) -> tuple[list[dict[str, Any]], int]:
-    """Newest first, one page, with the total number of records."""
-    total = int(conn.execute(select(func.count()).select_from(AUDIT)).scalar_one())
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the auditor narrowed the log to; each field is one equality or range on the audit table."""
+
+    action: str | None = None
+    actor: str | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    day_from: str | None = None  # 'YYYY-MM-DD' (recorded_at is ISO text: compared as text)
+    day_to: str | None = None  # exclusive
+    record_id: int | None = None
+    word: str | None = None  # any of action, actor, entity, entity_id equal to it
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        for column, value in (
+            (AUDIT.c.action, self.action),
+            (AUDIT.c.actor, self.actor),
+            (AUDIT.c.entity, self.entity),
+            (AUDIT.c.entity_id, self.entity_id),
+        ):
+            if value:
+                out.append(column == value)
+        if self.day_from:
+            out.append(AUDIT.c.recorded_at >= self.day_from)
+        if self.day_to:
+            out.append(AUDIT.c.recorded_at < self.day_to)
+        if self.record_id is not None:
+            out.append(AUDIT.c.id == self.record_id)
+        if self.word:
+            out.append(
+                or_(
+                    AUDIT.c.action == self.word,
+                    AUDIT.c.actor == self.word,
+                    AUDIT.c.entity == self.word,
+                    AUDIT.c.entity_id == self.word,
+                )
+            )
+        return out
+
+
+def audit_page(
+    conn: Connection, offset: int = 0, limit: int = 200, flt: AuditFilter | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Newest first, one page, with the number of records (matching `flt`, when given)."""
+    conds = flt.conditions() if flt is not None else []
+    total = int(conn.execute(select(func.count()).select_from(AUDIT).where(*conds)).scalar_one())
     rows = conn.execute(
         select(
             AUDIT.c.id,
@@ -498,6 +586,7 @@ def audit_page(conn: Connection, offset: int = 0, limit: int = 200) -> tuple[lis
             AUDIT.c.hash,
             AUDIT.c.payload,
         )
+        .where(*conds)
         .order_by(AUDIT.c.id.desc())
         .limit(limit)
         .offset(offset)

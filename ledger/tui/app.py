@@ -78,6 +78,9 @@ def _lazy(mode: str) -> Callable[[], Screen[Any]]:
     return make
 
 
+RELAUNCH = 75  # the app's exit value asking `ledger tui` to start it again (after a language switch)
+
+
 class LedgerApp(App[int]):
     """`today` is fixed for the session (and for tests and snapshots); every query and event uses it."""
 
@@ -93,6 +96,9 @@ class LedgerApp(App[int]):
         Binding("f10", "help", t("nav.help"), id="app.help", priority=True),
         Binding("ctrl+q", "quit", t("nav.quit"), id="app.quit", priority=True),
         Binding("question_mark", "help", t("nav.help"), id="app.help_key", key_display="?", show=False),
+        Binding("ctrl+p", "command_palette", t("nav.palette"), id="app.palette", priority=True, show=False),
+        Binding("ctrl+g", "jump", t("nav.jump"), id="app.jump", priority=True),
+        Binding("f11", "switch_language", t("nav.language"), id="app.language", priority=True, show=False),
         *(
             Binding(key, f"open('{mode}')", t(NAV_LABELS[mode]), id=f"nav.{mode}", priority=True)
             for key, mode in NAV_KEYS
@@ -105,6 +111,8 @@ class LedgerApp(App[int]):
         self.read_engine = read_engine(ledger)
         self.today = today or date.today()
         self.start_mode = start
+        self.next_language = ""
+        self.relaunch_mode = ""
         # A training ledger trusts typed names: every screen says so, next to the name it trusts.
         training = f" · {t('app.training')}" if ledger.training_mode else ""
         self.sub_title = f"{ledger.actor}{training} · {self.today.isoformat()}"
@@ -134,6 +142,37 @@ class LedgerApp(App[int]):
                 screen.show_drawdown(drawdown_id)
 
         self.call_after_refresh(show)
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its prompt in the interface language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(CommandPalette(placeholder=t("palette.placeholder"), id="--command-palette"))
+
+    def action_switch_language(self) -> None:
+        """F11 (or the palette): the other language. Labels are fixed when the screens are built, so the app
+        ends with RELAUNCH and `ledger tui` starts it again in that language on the same screen; the choice is
+        kept in the local ledger.toml when there is one (see ledger/tui/preferences.py)."""
+        if self.form_is_dirty():
+            self.notify(t("lang.form_dirty"), severity="warning", timeout=6)
+            return
+        from ledger.tui.i18n import language
+
+        self.next_language = "zh" if language() == "en" else "en"
+        self.relaunch_mode = self.current_mode or self.start_mode
+        self.exit(RELAUNCH)
+
+    def action_jump(self) -> None:
+        """Ctrl+G from any screen: asks for a drawdown number and opens that drawdown in the list."""
+        from ledger.tui.screens.jump import JumpDialog
+
+        def go(drawdown_id: int | None) -> None:
+            if drawdown_id is not None:
+                self.open_drawdown(drawdown_id)
+
+        if not isinstance(self.screen, JumpDialog):
+            self.push_screen(JumpDialog(), go)
 
     def action_help(self) -> None:
         from ledger.tui.screens.help import HelpScreen

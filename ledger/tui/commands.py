@@ -26,7 +26,9 @@ class LedgerCommands(Provider):
             out.extend(screen_commands())
         for key, mode in NAV_KEYS:
             out.append((t(NAV_LABELS[mode]), key.upper(), partial(app.action_open, mode)))
-        out.append((t("nav.help"), "?", app.action_help))
+        out.append((t("nav.jump"), "Ctrl+G", app.action_jump))
+        out.append((t("nav.help"), "F10", app.action_help))
+        out.append((t("nav.language"), "F11", app.action_switch_language))
         return out
 
     async def discover(self) -> Hits:

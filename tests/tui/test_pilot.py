@@ -16,6 +16,7 @@ from ledger.tui.i18n import t
 from ledger.tui.screens.confirm import ConfirmScreen
 from ledger.tui.screens.event_dialog import EventDialog
 from ledger.tui.widgets.drawdown_list import DrawdownList
+from ledger.tui.widgets.money_table import TOTAL_KEY
 from tests.factories import BANK, add_borrower, bill, rediscount, relending, setup_bank
 from tests.tui.conftest import TODAY, drive, settle
 
@@ -50,7 +51,9 @@ async def test_book_a_drawdown_through_the_form(ledger: Ledger) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert screen.query_one("#f-enterprise_uscc", Input).value == uscc
-        # A maturity before the drawdown date is flagged beside the field as it is typed.
+        # The maturity defaults to the tool's term; one before the drawdown date is flagged as it is typed.
+        assert screen.query_one("#f-maturity_on", Input).value == "2024-06-15"
+        screen.query_one("#f-maturity_on", Input).value = ""
         await _type(pilot, "#f-maturity_on", "2023-01-01")
         await settle(pilot)
         assert "到期日须晚于发放日" in _text(app, "#msg-maturity_on")
@@ -166,7 +169,10 @@ async def test_reverse_from_the_list(ledger: Ledger) -> None:
         await settle(pilot)
         assert isinstance(app.screen, EventDialog)
         assert "原因" in _text(app, "#ev-reason-msg")
-        await pilot.press(*"重复录入", "enter")
+        await pilot.press(*"重复录入")
+        await settle(pilot)
+        assert _text(app, "#ev-reason-msg") == ""  # the message goes once the reason is typed
+        await pilot.press("enter")
         await settle(pilot)
         assert not isinstance(app.screen, EventDialog)
         assert listing.current is not None and listing.current.id == ids["april"]
@@ -306,17 +312,18 @@ async def test_rules_drill_down_and_audit_verify(ledger: Ledger) -> None:
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         by_tool = app.screen.query_one("#share-tool", DataTable)
-        assert by_tool.row_count == 2  # 京民融 and 再贴现 have drawdowns this year
+        # 京民融 and 再贴现 have drawdowns this year, under the 合计 row.
+        assert by_tool.row_count == 3 and str(list(by_tool.rows)[-1].value) == TOTAL_KEY
+        assert str(by_tool.get_row_at(2)[0]) == t("dash.total")
         by_tool.focus()
         keys = [str(k.value) for k in by_tool.rows]
         by_tool.move_cursor(row=keys.index("tool:" + ledger.tool("京民融").code))
         await pilot.press("enter")
         await settle(pilot)
         drill = app.screen.query_one("#drill", DataTable)
-        assert sorted(int(str(drill.get_row_at(i)[0])) for i in range(drill.row_count)) == [
-            ids["march"],
-            ids["april"],
-        ]
+        shown = [str(drill.get_row_at(i)[0]) for i in range(drill.row_count)]
+        assert sorted(int(cell) for cell in shown[:-1]) == [ids["march"], ids["april"]]
+        assert shown[-1] == t("dash.total")  # the figure's own 合计 closes the drill-down
         await pilot.press("escape", "f8")
         await settle(pilot)
         await pilot.press("v")

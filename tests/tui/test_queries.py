@@ -129,3 +129,22 @@ def test_enterprise_search_and_views(ledger: Ledger) -> None:
         assert "v_drawdown" in views and "amount_yuan" in views["v_drawdown"]
         page, total = queries.audit_page(conn, 0, 3)
         assert len(page) == 3 and total > 3 and page[0]["id"] > page[1]["id"]
+
+
+def test_windows_near_the_end_read_backwards_match_the_forward_order(ledger: Ledger) -> None:
+    """End on a long list reads the window from the other end: every window, in every sort, is the same rows in
+    the same order as reading forwards, and the 合计 is the whole filter's, reversals excluded."""
+    ids = _book_some(ledger)
+    with ledger.read() as conn:
+        for sort in queries.SORTS:
+            for descending in (True, False):
+                flt = DrawdownFilter(sort=sort, descending=descending)
+                forward = [row.id for row in queries.drawdown_page(conn, flt, TODAY, 0, 100)]
+                total = len(forward)
+                for offset in range(total):
+                    for limit in (1, 2, 3):
+                        window = queries.drawdown_page(conn, flt, TODAY, offset, limit, total)
+                        assert [row.id for row in window] == forward[offset : offset + limit], (sort, offset)
+        count, fen = queries.sum_drawdowns(conn, DrawdownFilter(), TODAY)
+    assert count == 3 and ids["june"] in forward  # listed (struck through), not summed
+    assert fen == 100_000_000 + 25_000_050 + 50_000_000

@@ -204,3 +204,11 @@ def test_help(snap_compare: Any, demo_app: Callable[[str], LedgerApp]) -> None:
         await _steady(pilot)
 
     assert snap_compare(demo_app("drawdowns"), terminal_size=SIZE, run_before=open_help)
+
+
+@pytest.mark.parametrize(("screen", "size"), [("dashboard", (80, 24)), ("drawdowns", (200, 60))])
+def test_screen_at_other_sizes(
+    screen: str, size: tuple[int, int], snap_compare: Any, demo_app: Callable[[str], LedgerApp]
+) -> None:
+    """The smallest and a large terminal: names give way, figures stay whole (test_figures.py checks the text)."""
+    assert snap_compare(demo_app(screen), terminal_size=size, run_before=_steady)

@@ -1,23 +1,61 @@
-"""Audit log: browse the chained records newest first, a page at a time, and verify the whole chain in a worker
-(Ledger.verify_audit recomputes every hash and every ledger row's digest)."""
+"""Audit log: browse the chained records newest first, a page at a time, filter them, and verify the whole chain
+in a worker (Ledger.verify_audit recomputes every hash and every ledger row's digest).
+
+The filter box (`/`) takes space-separated terms: `action=book`, `actor=alice`, `entity=drawdown`, `id=20001`
+(the object's id), a day `2025-06-30` or a month `2025-06`, `#123` for one record, or a bare word matched against
+action, actor, object and object id."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from ledger.domain.dates import add_months
 from ledger.services import queries
+from ledger.services.queries import AuditFilter
 from ledger.tui.errors import describe
 from ledger.tui.i18n import t
 from ledger.tui.screens.base import LedgerScreen
 
 PAGE = 200
+DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_audit_filter(text: str) -> AuditFilter | None:
+    """The filter box's terms as an AuditFilter; None when a term is not understood (the box says so)."""
+    fields: dict[str, Any] = {}
+    for term in text.split():
+        key, sep, value = term.partition("=")
+        if sep and key in ("action", "actor", "entity", "id") and value:
+            fields["entity_id" if key == "id" else key] = value
+        elif term.startswith("#") and term[1:].isdigit():
+            fields["record_id"] = int(term[1:])
+        elif m := DAY.match(term):
+            try:
+                day = date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                return None
+            fields["day_from"], fields["day_to"] = day.isoformat(), (day + timedelta(days=1)).isoformat()
+        elif m := MONTH.match(term):
+            if not 1 <= int(m[2]) <= 12:
+                return None
+            first = date(int(m[1]), int(m[2]), 1)
+            fields["day_from"], fields["day_to"] = first.isoformat(), add_months(first, 1).isoformat()
+        elif sep:
+            return None
+        else:
+            fields["word"] = term
+    return AuditFilter(**fields)
 
 
 class PageLoaded(Message):
@@ -34,6 +72,7 @@ class Verified(Message):
 
 class AuditLogScreen(LedgerScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", t("dd.filter"), id="audit.filter", key_display="/"),
         Binding("v", "verify", t("audit.verify"), id="audit.verify"),
         Binding("n", "page(1)", t("audit.next"), id="audit.next"),
         Binding("b", "page(-1)", t("audit.prev"), id="audit.prev"),
@@ -45,9 +84,11 @@ class AuditLogScreen(LedgerScreen):
         self.page_start = 0
         self.total = 0
         self.rows: dict[str, dict[str, Any]] = {}
+        self.filter: AuditFilter | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder=t("audit.filter_hint"), id="audit-filter", compact=True)
         with Vertical(id="audit-status"):
             yield Static("", id="audit-page")
             yield Static("", id="audit-verify")
@@ -74,6 +115,19 @@ class AuditLogScreen(LedgerScreen):
     def action_reload(self) -> None:
         self.load(self.page_start)
 
+    def action_focus_filter(self) -> None:
+        self.query_one("#audit-filter", Input).focus()
+
+    @on(Input.Submitted, "#audit-filter")
+    def _filter(self, event: Input.Submitted) -> None:
+        flt = parse_audit_filter(event.value)
+        if flt is None:
+            self.query_one("#audit-page", Static).update(f"[red]{t('audit.bad_filter')}[/]")
+            return
+        self.filter = flt if event.value.strip() else None
+        self.load(0)
+        self.query_one("#audit-table", DataTable).focus()
+
     def action_page(self, direction: int) -> None:
         target = self.page_start + direction * PAGE
         if 0 <= target < max(self.total, 1):
@@ -83,7 +137,7 @@ class AuditLogScreen(LedgerScreen):
     def load(self, offset: int) -> None:
         try:
             with self.reader() as conn:
-                rows, total = queries.audit_page(conn, offset, PAGE)
+                rows, total = queries.audit_page(conn, offset, PAGE, self.filter)
         except Exception as exc:
             self.report_error(exc)
             return
@@ -122,7 +176,7 @@ class AuditLogScreen(LedgerScreen):
         if row is not None:
             payload = row["payload"] if len(row["payload"]) < 4000 else row["payload"][:4000] + " …"
             self.query_one("#audit-payload", Static).update(
-                f"[b]{row['hash']}[/b]\n{t('col.rows')}: {row['row_count']:,}\n{payload}"
+                Text.assemble((row["hash"], "bold"), f"\n{t('col.rows')}: {row['row_count']:,}\n{payload}")
             )
 
     def action_verify(self) -> None:

@@ -1,4 +1,5 @@
-"""A yes/no question (discard an unsaved form, quit with one): the default button is the safe answer."""
+"""A yes/no question (discard an unsaved form, quit with one, approve a request): y answers yes, n or Esc no,
+Enter the focused button — the safe answer by default. The buttons say which key does what."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from ledger.tui.i18n import t
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "no", t("common.cancel"), id="confirm.no")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "no", t("common.cancel"), id="confirm.escape"),
+        Binding("n", "no", t("common.no"), id="confirm.no"),
+        Binding("y", "yes", t("common.yes"), id="confirm.yes"),
+    ]
 
     def __init__(self, question: str, yes_label: str, no_label: str) -> None:
         super().__init__()
@@ -25,8 +30,8 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Static(self.question, classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.no_label, id="no", variant="primary")
-                yield Button(self.yes_label, id="yes", variant="error")
+                yield Button(f"{self.no_label} (n/Esc)", id="no", variant="primary")
+                yield Button(f"{self.yes_label} (y)", id="yes", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -41,3 +46,6 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_no(self) -> None:
         self.dismiss(False)
+
+    def action_yes(self) -> None:
+        self.dismiss(True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,6 +24,7 @@ from ledger.services.queries import DrawdownRow, ToolFigures
 from ledger.tui.format import iso, percent, ratio, wan, yuan
 from ledger.tui.i18n import t
 from ledger.tui.screens.base import LedgerScreen
+from ledger.tui.widgets.money_table import TOTAL_KEY, FigureColumn, FigureTable
 
 BAR_WIDTH = 7
 
@@ -79,7 +81,7 @@ class DashboardScreen(LedgerScreen):
         with Horizontal(id="dash-top"):
             with Vertical(id="dash-tools-box", classes="panel"):
                 yield Static(t("dash.tools"), classes="panel-title")
-                yield DataTable(id="dash-tools", cursor_type="row", zebra_stripes=True)
+                yield FigureTable(id="dash-tools")
             with Vertical(id="dash-side"):
                 with Vertical(classes="panel", id="dash-share-box"):
                     yield Static(t("dash.share"), classes="panel-title")
@@ -89,30 +91,34 @@ class DashboardScreen(LedgerScreen):
                     yield Static(t("common.loading"), id="dash-findings")
         with Vertical(classes="panel", id="dash-maturing-box"):
             yield Static(t("dash.maturing"), classes="panel-title", id="dash-maturing-title")
-            yield DataTable(id="dash-maturing", cursor_type="row", zebra_stripes=True)
+            yield FigureTable(id="dash-maturing")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        tools = self.query_one("#dash-tools", DataTable)
-        for key, width in (
-            ("col.tool", 14),
-            ("col.month_wan", 12),
-            ("col.ytd_wan", 13),
-            ("col.outstanding_wan", 13),
-            ("col.quota", 14),
-        ):
-            tools.add_column(t(key), width=width)
-        maturing = self.query_one("#dash-maturing", DataTable)
-        for key, width in (
-            ("col.maturity_on", 10),
-            ("col.id", 8),
-            ("col.tool", 12),
-            ("col.institution", 22),
-            ("col.enterprise", 28),
-            ("col.amount_yuan", 18),
-        ):
-            maturing.add_column(t(key), width=width)
+        self.query_one("#dash-tools", FigureTable).set_columns(
+            [
+                FigureColumn(t("col.tool"), "name", natural=16),
+                FigureColumn(t("col.month_wan"), "money"),
+                FigureColumn(t("col.ytd_wan"), "money"),
+                FigureColumn(t("col.outstanding_wan"), "money"),
+                FigureColumn(t("col.quota"), "text", optional=True),
+            ]
+        )
+        self.query_one("#dash-maturing", FigureTable).set_columns(
+            [
+                FigureColumn(t("col.maturity_on"), "text"),
+                FigureColumn(t("col.id"), "text"),
+                FigureColumn(t("col.tool"), "name", minimum=4),
+                FigureColumn(t("col.institution"), "name", minimum=4),
+                FigureColumn(t("col.enterprise"), "name", minimum=6),
+                FigureColumn(t("col.amount_yuan"), "money"),
+            ]
+        )
         self.action_reload()
+
+    def on_resize(self) -> None:
+        """On a narrow terminal the per-tool figures get three quarters of the width (the share panel wraps)."""
+        self.query_one("#dash-tools-box").styles.width = "3fr" if self.size.width < 110 else "2fr"
 
     def on_screen_resume(self) -> None:
         if self.is_mounted:
@@ -127,11 +133,20 @@ class DashboardScreen(LedgerScreen):
     # -- workers -----------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="dash-figures", exit_on_error=False)
     def load_figures(self) -> None:
-        """Drawn this month / year first (one indexed pass over the year), then the outstanding balances, which
-        need every live drawdown: the operator sees the year's figures while the balances are still coming."""
+        """The year to date per tool from the share rule's monthly summary (share_month: a few hundred rows
+        whatever the ledger's size) and this month from one month of drawdowns, both well under a second on a
+        million drawdowns; then the outstanding balances, which need every live drawdown: the operator sees the
+        year's figures while the balances are still coming (their column shows "…")."""
         try:
+            year = self.ledger.share(self.today.year, as_of=self.today)
             with self.reader() as conn:
-                figures = queries.tool_figures(conn, self.today)
+                month = queries.tool_month_figures(conn, self.today)
+            figures = {
+                row.key: ToolFigures(row.key, month.get(row.key, (0, 0))[0], row.total_fen, row.drawdowns)
+                for row in year.by_tool
+            }
+            for code, (fen, _) in month.items():
+                figures.setdefault(code, ToolFigures(code, fen, fen, 0))
             self.post_message(FiguresLoaded(self._lines(figures, None)))
             outstanding = {o.tool_code: o.amount_fen for o in self.ledger.outstanding(self.today)}
         except Exception as exc:
@@ -186,7 +201,7 @@ class DashboardScreen(LedgerScreen):
             return
         lines = [
             # No space after the mark: Chinese text then folds at any character, not leaving the bullet alone.
-            f"[{'red' if f.severity == 'error' else 'yellow'}]●{f.rule_name}[/]:{f.message}"
+            f"[{'red' if f.severity == 'error' else 'yellow'}]●{escape(f.rule_name)}[/]:{escape(f.message)}"
             for f in findings[:12]
         ]
         if len(findings) > 12:
@@ -196,10 +211,9 @@ class DashboardScreen(LedgerScreen):
     # -- handlers ----------------------------------------------------------------------------------------------
     @on(FiguresLoaded)
     def _figures(self, message: FiguresLoaded) -> None:
-        table = self.query_one("#dash-tools", DataTable)
-        table.clear()
         month = ytd = outstanding = 0
         pending = any(line.outstanding_fen is None for line in message.lines)
+        rows: list[tuple[str | None, list[Any]]] = []
         for line in message.lines:
             f = line.figures
             month += f.month_fen if f else 0
@@ -210,38 +224,39 @@ class DashboardScreen(LedgerScreen):
                 if line.outstanding_fen is None
                 else (wan(line.outstanding_fen) if line.outstanding_fen else "—")
             )
-            table.add_row(
-                line.name,
-                _right(wan(f.month_fen) if f else "—"),
-                _right(wan(f.ytd_fen) if f else "—"),
-                _right(balance),
-                quota_bar(f.ytd_fen if f else 0, line.quota_fen),
-                key=line.code,
+            rows.append(
+                (
+                    line.code,
+                    [
+                        line.name,
+                        wan(f.month_fen) if f else "—",
+                        wan(f.ytd_fen) if f else "—",
+                        balance,
+                        quota_bar(f.ytd_fen if f else 0, line.quota_fen),
+                    ],
+                )
             )
-        table.add_row(
-            f"[b]{t('dash.total')}[/b]",
-            _right(wan(month)),
-            _right(wan(ytd)),
-            _right("…" if pending else wan(outstanding)),
-            "",
-            key="__total__",
-        )
+        total = [t("dash.total"), wan(month), wan(ytd), "…" if pending else wan(outstanding), ""]
+        self.query_one("#dash-tools", FigureTable).set_rows(rows, total)
 
     @on(MaturingLoaded)
     def _maturing(self, message: MaturingLoaded) -> None:
-        table = self.query_one("#dash-maturing", DataTable)
-        table.clear()
         names = {tool.code: tool.name for tool in self.ledger.catalogue}
-        for row in message.rows:
-            table.add_row(
-                iso(row.maturity_on),
+        rows: list[tuple[str | None, list[Any]]] = [
+            (
                 str(row.id),
-                names.get(row.tool_code, row.tool_code),
-                row.institution_name,
-                row.enterprise_name,
-                _right(yuan(row.amount_fen)),
-                key=str(row.id),
+                [
+                    iso(row.maturity_on),
+                    str(row.id),
+                    names.get(row.tool_code, row.tool_code),
+                    row.institution_name,
+                    row.enterprise_name,
+                    yuan(row.amount_fen),
+                ],
             )
+            for row in message.rows
+        ]
+        self.query_one("#dash-maturing", FigureTable).set_rows(rows)
         title = f"{t('dash.maturing')} · {t('dd.count', count=f'{message.total:,}')}"
         self.query_one("#dash-maturing-title", Static).update(title)
 
@@ -256,11 +271,15 @@ class DashboardScreen(LedgerScreen):
     @on(DataTable.RowSelected, "#dash-maturing")
     def _open_drawdown(self, event: DataTable.RowSelected) -> None:
         """Enter on a maturing drawdown opens it in the list, where repay and roll over are one key away."""
-        self.app.open_drawdown(int(str(event.row_key.value)))
+        if event.row_key.value and event.row_key.value != TOTAL_KEY:
+            self.app.open_drawdown(int(str(event.row_key.value)))
 
 
 def share_summary(result: Any) -> str:
     """The rules module's ShareResult as three lines: share vs threshold, the sums, and the headroom."""
+    if not getattr(result, "total_fen", 0):
+        # Nothing drawn in the year: there is no share to pass or fail (the CLI says the same).
+        return t("rules.nothing_drawn", threshold=percent(result.threshold, 0))
     status = t(f"rules.{result.status}") if getattr(result, "status", "") in ("pass", "fail") else ""
     colour = "green" if result.status == "pass" else "red"
     headroom = ""
@@ -275,9 +294,3 @@ def share_summary(result: Any) -> str:
         )
         if line
     )
-
-
-def _right(text: str) -> Any:
-    from rich.text import Text
-
-    return Text(text, justify="right")

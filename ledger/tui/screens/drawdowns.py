@@ -23,9 +23,10 @@ from ledger.services.queries import SORTS, STATUSES, DrawdownFilter, DrawdownRow
 from ledger.tui.format import count, iso, yuan
 from ledger.tui.i18n import language, t
 from ledger.tui.screens.base import LedgerScreen
-from ledger.tui.widgets.drawdown_list import PAGE_SIZE, DrawdownList, header_text
+from ledger.tui.widgets.drawdown_list import PAGE_SIZE, DrawdownList, header_text, total_text
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+DRAWDOWN_ID = re.compile(r"^#\s*(\d{1,18})$")
 
 
 class ListReady(Message):
@@ -34,6 +35,12 @@ class ListReady(Message):
     ) -> None:
         super().__init__()
         self.flt, self.total, self.exact, self.rows, self.cursor = flt, total, exact, rows, cursor
+
+
+class TotalReady(Message):
+    def __init__(self, flt: DrawdownFilter, count: int, amount_fen: int) -> None:
+        super().__init__()
+        self.flt, self.count, self.amount_fen = flt, count, amount_fen
 
 
 class PageReady(Message):
@@ -67,6 +74,7 @@ class DrawdownsScreen(LedgerScreen):
         self._debounce: Timer | None = None
         self._detail_timer: Timer | None = None
         self._institutions_loaded = False
+        self.total_fen: int | None = None
 
     @property
     def tool_names(self) -> dict[str, str]:
@@ -100,6 +108,7 @@ class DrawdownsScreen(LedgerScreen):
             with Vertical(id="dd-main"):
                 yield Static(header_text(), id="dd-header")
                 yield DrawdownList(self.tool_names, id="dd-list")
+                yield Static("", id="dd-total")
                 yield Static(t("common.loading"), id="dd-status")
             with VerticalScroll(id="dd-detail-box"):
                 yield Static(t("dd.detail"), classes="panel-title")
@@ -110,6 +119,11 @@ class DrawdownsScreen(LedgerScreen):
         self.query_one(DrawdownList).focus()
         self.load_institutions()
         self.reload()
+
+    def on_resize(self) -> None:
+        """Below 100 columns the detail pane gives its room to the list, so amounts are not squeezed off screen;
+        it returns on a wider terminal."""
+        self.query_one("#dd-detail-box").display = self.size.width >= 100
 
     def on_screen_resume(self) -> None:
         if self.is_mounted and self._institutions_loaded:
@@ -125,13 +139,19 @@ class DrawdownsScreen(LedgerScreen):
         if month and not MONTH.match(month):
             self.query_one("#dd-status", Static).update(f"[red]{t('dd.bad_month')}[/]")
             return None
+        text = self.query_one("#f-text", Input).value
+        if jump := DRAWDOWN_ID.match(text.strip()):
+            # "#20001" in the search box: that drawdown, whatever the other filters say.
+            return DrawdownFilter(
+                sort=self.filter.sort, descending=self.filter.descending, drawdown_id=int(jump.group(1))
+            )
         return DrawdownFilter(
             tool_code=value("#f-tool"),
             institution_code=value("#f-inst"),
             month=month or None,
             key_area=value("#f-key"),
             status=value("#f-status"),
-            text=self.query_one("#f-text", Input).value,
+            text=text,
             sort=self.filter.sort,
             descending=self.filter.descending,
         )
@@ -146,7 +166,7 @@ class DrawdownsScreen(LedgerScreen):
 
     @on(Input.Submitted, "#f-month, #f-text")
     def _input_submitted(self) -> None:
-        self._schedule(0)
+        self._schedule(0.01)
         self.query_one(DrawdownList).focus()
 
     def _schedule(self, delay: float = 0.05) -> None:
@@ -160,7 +180,7 @@ class DrawdownsScreen(LedgerScreen):
             self.filter = flt
             self.reload()
 
-    def action_clear_filters(self) -> None:
+    def _clear_filter_boxes(self) -> None:
         with self.prevent(Select.Changed, Input.Changed):
             for select in self.query("#dd-filters Select"):
                 if isinstance(select, Select):
@@ -168,16 +188,21 @@ class DrawdownsScreen(LedgerScreen):
             for box in self.query("#dd-filters Input"):
                 if isinstance(box, Input):
                     box.value = ""
+
+    def action_clear_filters(self) -> None:
+        self._clear_filter_boxes()
         self.filter = DrawdownFilter(sort=self.filter.sort, descending=self.filter.descending)
         self.reload()
 
     def show_drawdown(self, drawdown_id: int) -> None:
-        """Opened from elsewhere (a maturing drawdown, a drill-down row): the list narrowed to that one, so its
-        actions are one key away; `c` clears it."""
+        """Opened from elsewhere (a maturing drawdown, a drill-down row, Ctrl+G): the list narrowed to that one,
+        so its actions are one key away; the filter boxes are emptied so they do not claim another filter; `c`
+        clears it."""
         self.filter = DrawdownFilter(
             sort=self.filter.sort, descending=self.filter.descending, drawdown_id=drawdown_id
         )
         if self.is_mounted:
+            self._clear_filter_boxes()
             self.reload()
             self.query_one(DrawdownList).focus()
 
@@ -200,7 +225,33 @@ class DrawdownsScreen(LedgerScreen):
     def reload(self, keep: bool = False) -> None:
         cursor = self.query_one(DrawdownList).cursor if keep else 0
         self.query_one("#dd-status", Static).update(t("common.loading"))
+        self.total_fen = None
+        self._show_total("…")
         self.load_list(self.filter, cursor)
+        self.load_total(self.filter)
+
+    def _show_total(self, amount: str) -> None:
+        columns = self.query_one(DrawdownList).columns
+        self.query_one("#dd-total", Static).update(total_text(columns, t("dd.sum"), amount))
+
+    @work(thread=True, exclusive=True, group="dd-total", exit_on_error=False)
+    def load_total(self, flt: DrawdownFilter) -> None:
+        """The 合计 of the whole filter, in its own worker: the first page shows while the sum is still running."""
+        try:
+            with self.reader() as conn:
+                n, amount = queries.sum_drawdowns(conn, flt, self.today)
+        except Exception as exc:
+            self.report_error(exc)
+            return
+        self.post_message(TotalReady(flt, n, amount))
+
+    @on(TotalReady)
+    def _total_ready(self, message: TotalReady) -> None:
+        if message.flt != self.filter:
+            return
+        self.total_fen = message.amount_fen
+        self.query_one(DrawdownList).set_money_width(len(yuan(message.amount_fen)))
+        self._show_total(yuan(message.amount_fen))
 
     @work(thread=True, exclusive=True, group="dd-list", exit_on_error=False)
     def load_list(self, flt: DrawdownFilter, cursor: int) -> None:
@@ -208,7 +259,9 @@ class DrawdownsScreen(LedgerScreen):
             with self.reader() as conn:
                 total, exact = queries.count_drawdowns(conn, flt, self.today)
                 page = min(cursor, max(total - 1, 0)) // PAGE_SIZE
-                rows = queries.drawdown_page(conn, flt, self.today, page * PAGE_SIZE, PAGE_SIZE)
+                rows = queries.drawdown_page(
+                    conn, flt, self.today, page * PAGE_SIZE, PAGE_SIZE, total if exact else None
+                )
         except Exception as exc:
             self.report_error(exc)
             return
@@ -225,19 +278,28 @@ class DrawdownsScreen(LedgerScreen):
         )
         self._update_status()
 
+    @on(DrawdownList.ScrolledSideways)
+    def _sideways(self, message: DrawdownList.ScrolledSideways) -> None:
+        listing = self.query_one(DrawdownList)
+        self.query_one("#dd-header", Static).update(header_text(listing.columns, message.offset))
+
     @on(DrawdownList.ColumnsChanged)
     def _columns(self, message: DrawdownList.ColumnsChanged) -> None:
-        self.query_one("#dd-header", Static).update(header_text(message.columns))
+        offset = round(self.query_one(DrawdownList).scroll_x)
+        self.query_one("#dd-header", Static).update(header_text(message.columns, offset))
+        self._show_total("…" if self.total_fen is None else yuan(self.total_fen))
 
     @on(DrawdownList.NeedPage)
     def _need_page(self, message: DrawdownList.NeedPage) -> None:
-        self.load_page(self.filter, message.generation, message.page)
+        listing = self.query_one(DrawdownList)
+        total = listing.total if listing.exact else None
+        self.load_page(self.filter, message.generation, message.page, total)
 
     @work(thread=True, group="dd-pages", exit_on_error=False)
-    def load_page(self, flt: DrawdownFilter, generation: int, page: int) -> None:
+    def load_page(self, flt: DrawdownFilter, generation: int, page: int, total: int | None = None) -> None:
         try:
             with self.reader() as conn:
-                rows = queries.drawdown_page(conn, flt, self.today, page * PAGE_SIZE, PAGE_SIZE)
+                rows = queries.drawdown_page(conn, flt, self.today, page * PAGE_SIZE, PAGE_SIZE, total)
         except Exception as exc:
             self.report_error(exc)
             return

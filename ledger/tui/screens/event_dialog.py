@@ -55,7 +55,7 @@ class EventDialog(LedgerModal):
             )
             if self.kind == "repay":
                 yield Static(t("ev.on"), classes="field-label")
-                yield Input(self.today.isoformat(), id="ev-on")
+                yield Input(self.today.isoformat(), id="ev-on", compact=True)
                 yield Static("", id="ev-on-msg", classes="error-text")
                 yield Static(t("ev.amount"), classes="field-label")
                 yield Input("", id="ev-amount", compact=True)
@@ -69,9 +69,11 @@ class EventDialog(LedgerModal):
             yield Static("", id="ev-reason-msg", classes="error-text")
             yield Static("", id="ev-error", classes="error-text")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(t("common.cancel"), id="ev-cancel")
+                yield Button(t("common.cancel") + " (Esc)", id="ev-cancel")
                 yield Button(
-                    t(f"dd.{self.kind}"), id="ev-ok", variant="error" if self.kind == "reverse" else "primary"
+                    t(f"dd.{self.kind}") + " (Enter)",
+                    id="ev-ok",
+                    variant="error" if self.kind == "reverse" else "primary",
                 )
 
     def on_mount(self) -> None:
@@ -88,6 +90,14 @@ class EventDialog(LedgerModal):
             self._submit()
         else:
             self.focus_next()
+
+    @on(Input.Changed)
+    def _edited(self, event: Input.Changed) -> None:
+        """A message about a field goes as soon as the field is edited: it described the old value."""
+        found = self.query(f"#{event.input.id}-msg")
+        if found:
+            found.first(Static).update("")
+        self.query_one("#ev-error", Static).update("")
 
     @on(Button.Pressed, "#ev-ok")
     def _submit(self) -> None:

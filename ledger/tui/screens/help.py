@@ -1,4 +1,6 @@
-"""`?`: every key of the screen underneath and the global ones, read from the live bindings (so it never lies)."""
+"""F10 / `?`: the app's own keys on the screen underneath and the global ones, read from the live bindings (so it
+never lies), in the interface language. Bindings Textual's widgets define for themselves (cursor keys, copy and
+paste in an input) are left out: they are the same in every Textual app and have no translation here."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column()
         table.add_column(style="dim")
         seen: set[tuple[str, str]] = set()
-        app_bindings: list[Any] = list(getattr(self.app, "BINDINGS", []))
+        app_bindings: list[Any] = own_bindings(type(self.app))
         groups = [(t("help.screen"), self._screen_bindings()), (t("help.global"), app_bindings)]
         for title, bindings in groups:
             table.add_row(f"[u]{title}[/u]", "", "")
@@ -53,10 +55,17 @@ class HelpScreen(ModalScreen[None]):
     def _screen_bindings(self) -> list[Binding]:
         out: list[Binding] = []
         for node in [self.under, *self.under.walk_children()]:
-            for binding in getattr(node, "BINDINGS", []):
-                if isinstance(binding, Binding):
-                    out.append(binding)
+            out.extend(own_bindings(type(node)))
         return out
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)
+
+
+def own_bindings(cls: type) -> list[Binding]:
+    """The bindings the ledger's own classes declare (not those inherited from Textual's)."""
+    out: list[Binding] = []
+    for klass in reversed(cls.__mro__):
+        if klass.__module__.startswith("ledger."):
+            out.extend(b for b in klass.__dict__.get("BINDINGS", []) if isinstance(b, Binding))
+    return out

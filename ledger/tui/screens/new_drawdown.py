@@ -21,14 +21,15 @@ from textual.timer import Timer
 from textual.widgets import Button, Footer, Header, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from ledger.domain.dates import parse_date
+from ledger.domain.dates import add_months, parse_date
 from ledger.domain.errors import ValidationError
 from ledger.domain.money import fen_to_yuan, format_yuan, ppm_to_rate
+from ledger.domain.uscc import uscc_check_char, uscc_problem
 from ledger.services import queries
 from ledger.services.drawdown_rules import BookingRequest, PreparedDrawdown, tenor_for
 from ledger.services.queries import EnterpriseRow
 from ledger.tools import Tool
-from ledger.tui.errors import describe, field_messages
+from ledger.tui.errors import describe, field_messages, localise
 from ledger.tui.format import percent, yuan
 from ledger.tui.i18n import t
 from ledger.tui.screens.base import LedgerScreen
@@ -102,7 +103,9 @@ class NewDrawdownScreen(LedgerScreen):
         super().__init__()
         self.touched: set[str] = set()
         self.show_all = False
-        self.rate_typed = False
+        self._auto_rate = ""  # the rate the form filled itself: a Changed event carrying it is not typing
+        self._auto_maturity = ""  # likewise the maturity it defaulted from the tool's term
+        self.picked: dict[str, str] = {}  # USCC → name of an enterprise picked from the suggestions
         self._check_timer: Timer | None = None
         self._suggest_timer: Timer | None = None
         self._last: Checked | None = None
@@ -170,6 +173,12 @@ class NewDrawdownScreen(LedgerScreen):
         return None if value is Select.NULL else self.ledger.catalogue.find(str(value))
 
     @property
+    def rate_typed(self) -> bool:
+        """The operator typed a rate: the box holds something other than what the form last filled in."""
+        value = self.query_one("#f-cb_rate", Input).value
+        return bool(value.strip()) and value != self._auto_rate
+
+    @property
     def is_dirty(self) -> bool:
         """Anything typed beyond the defaults the form fills itself."""
         if self.query_one("#f-tool", Select).value is not Select.NULL:
@@ -220,11 +229,30 @@ class NewDrawdownScreen(LedgerScreen):
             hint = f"= {t('form.principal.relending')} × {percent(tool.funding_share, 0)}"
         self._set_message("amount", hint, hint=True)
 
+    def _fill_maturity(self) -> None:
+        """Default the maturity to the drawdown date plus the tool's term (relending), unless the operator typed
+        one; rediscount maturities follow the bill, so none is guessed."""
+        tool = self.tool
+        box = self.query_one("#f-maturity_on", Input)
+        if box.value.strip() and box.value != self._auto_maturity:
+            return
+        value = ""
+        if tool is not None and tool.kind == "relending" and tool.max_term_months:
+            try:
+                drawn_on = parse_date(self.query_one("#f-drawn_on", Input).value)
+            except ValueError:
+                return
+            value = add_months(drawn_on, tool.max_term_months).isoformat()
+        if value != box.value:
+            self._auto_maturity = value
+            box.value = value
+
     def _fill_rate(self) -> None:
-        """Default the central-bank rate from the tool's table for drawn_on and the tenor, unless typed."""
+        """Default the central-bank rate from the tool's table for drawn_on and the tenor, unless typed; it is
+        recomputed whenever the tool, the date or the term changes."""
         tool = self.tool
         if tool is None or self.rate_typed:
-            return
+            return  # judged on the box's value now, not on events, which may arrive after a later fill
         try:
             drawn_on = parse_date(self.query_one("#f-drawn_on", Input).value)
         except ValueError:
@@ -237,9 +265,9 @@ class NewDrawdownScreen(LedgerScreen):
             tenor = 0
         rate = tool.rate_table.rate_on(drawn_on, tenor)
         box = self.query_one("#f-cb_rate", Input)
-        self._filling = True
-        box.value = "" if rate is None else str(rate)
-        self._filling = False
+        self._auto_rate = "" if rate is None else str(rate)
+        if box.value != self._auto_rate:
+            box.value = self._auto_rate
         self._set_message("cb_rate", t("form.rate_default", rate=rate) if rate is not None else "", hint=True)
 
     # -- events ------------------------------------------------------------------------------------------------
@@ -247,6 +275,7 @@ class NewDrawdownScreen(LedgerScreen):
     def _tool_changed(self) -> None:
         self.touched.add("tool")
         self._adapt(self.tool)
+        self._fill_maturity()
         self._fill_rate()
         self._schedule_check()
 
@@ -260,13 +289,16 @@ class NewDrawdownScreen(LedgerScreen):
         name = (event.input.id or "").removeprefix("f-")
         if name not in TEXT_FIELDS:
             return
-        if name == "cb_rate" and not self._filling:
-            self.rate_typed = bool(event.value.strip())
+        auto = (name == "cb_rate" and event.value == self._auto_rate) or (
+            name == "maturity_on" and event.value == self._auto_maturity
+        )
+        if name == "drawn_on":
+            self._fill_maturity()
         if name in ("drawn_on", "maturity_on"):
             self._fill_rate()
         if name == "enterprise_uscc":
             self._schedule_suggestions(event.value)
-        if not self._filling:
+        if not self._filling and not auto:
             self.touched.add(name)
         self._schedule_check()
 
@@ -370,7 +402,25 @@ class NewDrawdownScreen(LedgerScreen):
                 continue
             shown = name in self.touched or self.show_all
             text = problems.get(name, "") if shown else ""
+            if name == "enterprise_uscc":
+                self._show_enterprise(text)
+                continue
             self._set_message(name, text)
+
+    def _show_enterprise(self, problem: str) -> None:
+        """Beside the enterprise field: a wrong check character named as such (not "unknown enterprise"), the
+        picked company's name while the USCC is the one picked, else the problem."""
+        value = self.query_one("#f-enterprise_uscc", Input).value.strip().upper()
+        if problem and len(value) == 18 and (why := uscc_problem(value)) is not None:
+            expected = uscc_check_char(value[:17]) if why.startswith("校验码") else None
+            self._set_message(
+                "enterprise_uscc",
+                t("form.uscc_check", expected=expected, got=value[17]) if expected else localise(why),
+            )
+        elif not problem and value in self.picked:
+            self._set_message("enterprise_uscc", self.picked[value], hint=True)
+        else:
+            self._set_message("enterprise_uscc", problem)
 
     def _adapt_hint_only(self) -> None:
         tool = self.tool
@@ -399,9 +449,10 @@ class NewDrawdownScreen(LedgerScreen):
     @on(OptionList.OptionSelected, "#suggestions")
     def _picked(self, event: OptionList.OptionSelected) -> None:
         uscc = event.option.id or ""
+        self.picked[uscc] = str(event.option.prompt).split("  ")[0]
         self.query_one("#f-enterprise_uscc", Input).value = uscc
         self.query_one("#suggestions", OptionList).add_class("empty")
-        self._set_message("enterprise_uscc", str(event.option.prompt).split("  ")[0], hint=True)
+        self._set_message("enterprise_uscc", self.picked[uscc], hint=True)
         self.query_one("#f-drawn_on", Input).focus()
 
     # -- actions -----------------------------------------------------------------------------------------------
@@ -442,18 +493,25 @@ class NewDrawdownScreen(LedgerScreen):
                 self.query_one("#f-drawn_on", Input).value = self.today.isoformat()
         self.touched.clear()
         self.show_all = False
-        self.rate_typed = False
+        self._auto_rate = self._auto_maturity = ""
         self._last = None
         for name in ("tool", "institution_code", *TEXT_FIELDS):
             self._set_message(name, "")
         self._adapt(self.tool)
+        self._fill_maturity()
         self._fill_rate()
         self.query_one("#form-preview", Static).update("")
         self.query_one("#suggestions", OptionList).add_class("empty")
         self.query_one("#f-enterprise_uscc" if keep_context else "#f-tool").focus()
 
     def action_discard(self) -> None:
-        """Escape clears the form, but only after asking when something was typed."""
+        """Escape closes the innermost thing first: the enterprise suggestions, then (asking when something was
+        typed) the form."""
+        suggestions = self.query_one("#suggestions", OptionList)
+        if not suggestions.has_class("empty"):
+            suggestions.add_class("empty")
+            self.query_one("#f-enterprise_uscc", Input).focus()
+            return
         if not self.is_dirty:
             return
         from ledger.tui.screens.confirm import ConfirmScreen

@@ -22,6 +22,7 @@ from ledger.tui.errors import describe
 from ledger.tui.format import yuan
 from ledger.tui.i18n import t
 from ledger.tui.screens.base import LedgerModal, LedgerScreen
+from ledger.tui.widgets.money_table import FigureColumn, FigureTable
 
 
 class ItemsLoaded(Message):
@@ -53,22 +54,23 @@ class PendingScreen(LedgerScreen):
         yield Header()
         yield Static("", id="pend-status")
         with Horizontal(classes="split"):
-            yield DataTable(id="pend-table", cursor_type="row", zebra_stripes=True, classes="left")
+            yield FigureTable(id="pend-table", classes="left")
             with VerticalScroll(classes="right"):
                 yield Static("", id="pend-detail")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one("#pend-table", DataTable)
-        for key, width in (
-            ("col.id", 6),
-            ("col.action", 6),
-            ("col.tool", 6),
-            ("col.amount_yuan", 16),
-            ("pend.maker", 10),
-            ("col.status", 8),
-        ):
-            table.add_column(t(key), width=width)
+        table = self.query_one("#pend-table", FigureTable)
+        table.set_columns(
+            [
+                FigureColumn(t("col.id"), "text"),
+                FigureColumn(t("col.action"), "text"),
+                FigureColumn(t("col.tool"), "name"),
+                FigureColumn(t("col.amount_yuan"), "money"),
+                FigureColumn(t("pend.maker"), "name"),
+                FigureColumn(t("col.status"), "text"),
+            ]
+        )
         table.focus()
         self.action_reload()
 
@@ -94,20 +96,23 @@ class PendingScreen(LedgerScreen):
 
     @on(ItemsLoaded)
     def _loaded(self, message: ItemsLoaded) -> None:
-        table = self.query_one("#pend-table", DataTable)
-        table.clear()
         self.items = {str(item.id): item for item in message.items}
-        for item in message.items:
-            action = t("pend.action.book") if item.action == "book" else t("dd.reverse")
-            table.add_row(
+        names = {tool.code: tool.name for tool in self.ledger.catalogue}
+        rows: list[tuple[str | None, list[Any]]] = [
+            (
                 str(item.id),
-                action,
-                item.tool_code,
-                Text(yuan(item.amount_fen), justify="right"),
-                item.maker,
-                item.status_label,
-                key=str(item.id),
+                [
+                    Text(str(item.id), justify="right"),
+                    t("pend.action.book") if item.action == "book" else t("dd.reverse"),
+                    names.get(item.tool_code, item.tool_code or ""),
+                    yuan(item.amount_fen),
+                    item.maker,
+                    item.status_label,
+                ],
             )
+            for item in message.items
+        ]
+        self.query_one("#pend-table", FigureTable).set_rows(rows)
         waiting = sum(1 for item in message.items if item.status == "pending")
         self.query_one("#pend-status", Static).update(t("pend.count", n=f"{waiting:,}"))
         if not message.items:
@@ -118,14 +123,18 @@ class PendingScreen(LedgerScreen):
         item = self.items.get(str(event.row_key.value))
         if item is None:
             return
-        lines = [f"[b]#{item.id}[/b] · {item.status_label} · {item.maker} · {str(item.created_at)[:19]}"]
+        head = Text.assemble(
+            (f"#{item.id}", "bold"), f" · {item.status_label} · {item.maker} · {str(item.created_at)[:19]}"
+        )
+        lines: list[str] = []
         if item.checker:
             lines.append(f"{t('pend.checker')}: {item.checker} · {str(item.decided_at or '')[:19]}")
         if item.decision_reason:
             lines.append(f"{t('ev.reason')}: {item.decision_reason}")
         lines.append("")
         lines.append(json.dumps(item.payload, ensure_ascii=False, indent=1))
-        self.query_one("#pend-detail", Static).update(Text("\n".join(lines[:-1])) + Text("\n" + lines[-1]))
+        # Plain Text throughout: what the maker typed is shown as typed, never read as markup.
+        self.query_one("#pend-detail", Static).update(head + Text("\n" + "\n".join(lines)))
 
     def _current(self) -> Any:
         table = self.query_one("#pend-table", DataTable)
@@ -202,11 +211,15 @@ class ReasonDialog(LedgerModal):
             yield Input(id="reason", compact=True)
             yield Static("", id="reason-msg", classes="error-text")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(t("common.cancel"), id="reason-cancel")
-                yield Button(t("common.confirm"), id="reason-ok", variant="error")
+                yield Button(t("common.cancel") + " (Esc)", id="reason-cancel")
+                yield Button(t("common.confirm") + " (Enter)", id="reason-ok", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#reason", Input).focus()
+
+    @on(Input.Changed, "#reason")
+    def _edited(self) -> None:
+        self.query_one("#reason-msg", Static).update("")
 
     @on(Button.Pressed, "#reason-cancel")
     def _cancel(self) -> None:

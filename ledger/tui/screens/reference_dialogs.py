@@ -7,10 +7,11 @@ field; the dialog stays open until the write succeeds or the operator cancels.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Select, Static
@@ -37,8 +38,13 @@ class WriteFailed(Message):
 
 
 class ReferenceDialog(LedgerModal):
-    """Fields are (problem field name, label, widget); subclasses say what to write."""
+    """Fields are (problem field name, label, widget); subclasses say what to write. Enter on the last field or
+    Ctrl+S saves, Esc cancels; a field's message goes as soon as the field is edited."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *LedgerModal.BINDINGS,
+        Binding("ctrl+s", "save", t("common.save"), id="dialog.save", priority=True),
+    ]
     title_key = ""
 
     def fields(self) -> list[tuple[str, str, Input | Select[Any]]]:
@@ -47,17 +53,30 @@ class ReferenceDialog(LedgerModal):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
             yield Static(t(self.title_key), classes="dialog-title")
-            for name, label, widget in self.fields():
+            self._fields = self.fields()
+            for name, label, widget in self._fields:
                 yield Static(label, classes="field-label")
                 yield widget
                 yield Static("", id=f"msg-{name}", classes="error-text")
             yield Static("", id="msg-general", classes="error-text")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(t("common.cancel"), id="dlg-cancel")
-                yield Button(t("common.save"), id="dlg-save", variant="primary")
+                yield Button(t("common.cancel") + " (Esc)", id="dlg-cancel")
+                yield Button(t("common.save") + " (Ctrl+S)", id="dlg-save", variant="primary")
 
     def on_mount(self) -> None:
         self.query("Input, Select").first().focus()
+
+    def action_save(self) -> None:
+        self._save()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _edited(self, event: Input.Changed | Select.Changed) -> None:
+        name = getattr(event.control, "id", "") or ""
+        for field, _, widget in self._fields:
+            if widget.id == name:
+                self.query_one(f"#msg-{field}", Static).update("")
+        self.query_one("#msg-general", Static).update("")
 
     @on(Button.Pressed, "#dlg-cancel")
     def _cancel(self) -> None:
@@ -140,7 +159,11 @@ class EnterpriseDialog(ReferenceDialog):
                 t("ref.name"),
                 Input("" if looks_like_code else self.typed, id="d-name", compact=True),
             ),
-            ("industry_code", t("ref.industry"), Input(placeholder="C3911", id="d-industry", compact=True)),
+            (
+                "industry_code",
+                t("ref.industry"),
+                Input(placeholder=t("ref.industry_hint"), id="d-industry", compact=True),
+            ),
             (
                 "enterprise_size",
                 t("ref.size"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +22,7 @@ from ledger.tui.format import iso, percent, wan, yuan
 from ledger.tui.i18n import t
 from ledger.tui.screens.base import LedgerModal, LedgerScreen
 from ledger.tui.screens.dashboard import share_summary
+from ledger.tui.widgets.money_table import TOTAL_KEY, FigureColumn, FigureTable
 
 TABS = (("tool", "rules.by_tool"), ("institution", "rules.by_institution"), ("month", "rules.by_month"))
 
@@ -53,6 +55,12 @@ class ShareReady(Message):
         self.result, self.findings, self.error = result, findings, error
 
 
+class FindingsReady(Message):
+    def __init__(self, findings: list[Any] | None) -> None:
+        super().__init__()
+        self.findings = findings
+
+
 class RulesScreen(LedgerScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "focus_year", t("rules.period"), id="rules.year"),
@@ -68,6 +76,8 @@ class RulesScreen(LedgerScreen):
         self.end: date | None = None
         self.measure: str | None = None  # None: the rule's own (share.measure)
         self.office: str | None = None  # None: every office
+        self.rows: dict[str, Any] = {}
+        self.result: Any = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,7 +97,7 @@ class RulesScreen(LedgerScreen):
                 with TabbedContent(id="rules-tabs"):
                     for key, label in TABS:
                         with TabPane(t(label), id=f"tab-{key}"):
-                            yield DataTable(id=f"share-{key}", cursor_type="row", zebra_stripes=True)
+                            yield FigureTable(id=f"share-{key}")
             with VerticalScroll(classes="right"):
                 yield Static(t("rules.findings"), classes="panel-title")
                 yield Static(t("common.loading"), id="rules-findings")
@@ -98,20 +108,16 @@ class RulesScreen(LedgerScreen):
         with self.prevent(Input.Changed):
             self.query_one("#rules-year", Input).value = str(self.year)
         for key, _ in TABS:
-            table = self.query_one(f"#share-{key}", DataTable)
-            for label, width in (
-                (
-                    t(f"col.{'tool' if key == 'tool' else 'institution'}")
-                    if key != "month"
-                    else t("rules.by_month"),
-                    22,
-                ),
-                (t("rules.key_wan"), 16),
-                (t("rules.total_wan"), 16),
-                (t("rules.share"), 9),
-                (t("col.count"), 8),
-            ):
-                table.add_column(label, width=width)
+            first = t("rules.by_month") if key == "month" else t(f"col.{key}")
+            self.query_one(f"#share-{key}", FigureTable).set_columns(
+                [
+                    FigureColumn(first, "text" if key == "month" else "name", natural=16),
+                    FigureColumn(t("rules.key_wan"), "money"),
+                    FigureColumn(t("rules.total_wan"), "money"),
+                    FigureColumn(t("rules.share"), "text"),
+                    FigureColumn(t("col.count"), "text"),
+                ]
+            )
         self.query_one("#share-tool", DataTable).focus()
         self.action_reload()
 
@@ -149,6 +155,7 @@ class RulesScreen(LedgerScreen):
 
     def action_reload(self) -> None:
         self.query_one("#rules-status", Static).update(t("common.loading"))
+        self.query_one("#rules-findings", Static).update(t("common.loading"))
         self.load(self.year)
 
     def _period_args(self, year: int) -> dict[str, Any]:
@@ -167,11 +174,13 @@ class RulesScreen(LedgerScreen):
 
             self.post_message(ShareReady(None, None, describe(exc)))
             return
+        # The share first (from share_month: instant); the checks, which read every drawdown of the year, after.
+        self.post_message(ShareReady(result, None))
         try:
             findings = self.ledger.checks(year, as_of=as_of)
         except Exception:
             findings = None
-        self.post_message(ShareReady(result, findings))
+        self.post_message(FindingsReady(findings))
 
     @on(ShareReady)
     def _ready(self, message: ShareReady) -> None:
@@ -180,41 +189,76 @@ class RulesScreen(LedgerScreen):
             status.update(f"[red]{message.error}[/]")
             return
         result = message.result
+        self.result = result
         period = f"{iso(result.period_start)}~{iso(result.as_of)}"
         scope = f" · {result.scope_label}" if result.scope else ""
         head = f"{result.measure_label} · {period}{scope}"
         if result.reclassified:
             head += " · " + t("rules.reclassified", count=len(result.reclassified))
         status.update(f"{head}\n{share_summary(result)}")
+        self.rows = {}
         for key, rows in (
             ("tool", result.by_tool),
             ("institution", result.by_institution),
             ("month", result.by_month),
         ):
-            table = self.query_one(f"#share-{key}", DataTable)
-            table.clear()
+            lines: list[tuple[str | None, list[Any]]] = []
             for row in rows:
                 colour = "green" if row.share is not None and row.share >= result.threshold else "red"
-                table.add_row(
-                    row.label,
-                    Text(wan(row.key_area_fen), justify="right"),
-                    Text(wan(row.total_fen), justify="right"),
-                    Text(percent(row.share), style=colour, justify="right"),
-                    Text(f"{row.drawdowns:,}", justify="right"),
-                    key=f"{key}:{row.key}",
+                self.rows[f"{key}:{row.key}"] = row
+                lines.append(
+                    (
+                        f"{key}:{row.key}",
+                        [
+                            row.label,
+                            wan(row.key_area_fen),
+                            wan(row.total_fen),
+                            Text(percent(row.share), style=colour, justify="right"),
+                            Text(f"{row.drawdowns:,}", justify="right"),
+                        ],
+                    )
                 )
+            total = [
+                t("dash.total"),
+                wan(result.key_area_fen),
+                wan(result.total_fen),
+                Text(percent(result.share), justify="right"),
+                Text(f"{sum(row.drawdowns for row in rows):,}", justify="right"),
+            ]
+            self.query_one(f"#share-{key}", FigureTable).set_rows(lines, total)
+
+    @on(FindingsReady)
+    def _findings(self, message: FindingsReady) -> None:
         # Wrapped text, not a table: findings are sentences; no space after the mark so Chinese folds cleanly.
-        lines = [
-            f"[{'red' if f.severity == 'error' else 'yellow'}]●{f.rule_name}[/]:{f.message}"
+        found = [
+            f"[{'red' if f.severity == 'error' else 'yellow'}]●{escape(f.rule_name)}[/]:{escape(f.message)}"
             for f in message.findings or []
         ]
-        self.query_one("#rules-findings", Static).update("\n".join(lines) or t("dash.no_findings"))
+        text = "\n".join(found) or (
+            t("dash.no_findings") if message.findings is not None else t("common.error")
+        )
+        self.query_one("#rules-findings", Static).update(text)
 
     @on(DataTable.RowSelected, "#share-tool, #share-institution, #share-month")
     def _drill(self, event: DataTable.RowSelected) -> None:
-        kind, _, key = str(event.row_key.value).partition(":")
+        value = str(event.row_key.value)
+        row = self.rows.get(value)
+        kind, _, key = value.partition(":")
+        if value == TOTAL_KEY:
+            kind, key = "all", ""
+        result = self.result
+        label = row.label if row is not None else t("dash.total")
+        totals = (
+            (row.key_area_fen, row.total_fen, row.drawdowns)
+            if row is not None
+            else (result.key_area_fen, result.total_fen, None)
+            if result is not None
+            else None
+        )
         self.app.push_screen(
-            DrilldownScreen(self.year, kind, key, start=self.start, end=self.end, office=self.office)
+            DrilldownScreen(
+                self.year, kind, key, label, totals, start=self.start, end=self.end, office=self.office
+            )
         )
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
@@ -233,13 +277,16 @@ class DrillReady(Message):
 
 
 class DrilldownScreen(LedgerModal):
-    """The first 500 drawdowns behind one figure, each with why it counted as key area or not."""
+    """The first 500 drawdowns behind one figure, each with why it counted as key area or not, under the
+    figure's own totals (合计 of the whole figure, not only of the rows shown)."""
 
     def __init__(
         self,
         year: int,
         kind: str,
         key: str,
+        label: str = "",
+        totals: tuple[int, int, int | None] | None = None,
         *,
         start: date | None = None,
         end: date | None = None,
@@ -247,24 +294,27 @@ class DrilldownScreen(LedgerModal):
     ) -> None:
         super().__init__()
         self.year, self.kind, self.key = year, kind, key
+        self.label = label or key
+        self.totals = totals
         self.start, self.end, self.office = start, end, office
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
-            yield Static(f"{t('rules.drill')} · {self.year} · {self.key}", classes="dialog-title")
-            yield DataTable(id="drill", cursor_type="row", zebra_stripes=True)
+            yield Static(f"{t('rules.drill')} · {self.year} · {self.label}", classes="dialog-title")
+            yield FigureTable(id="drill")
 
     def on_mount(self) -> None:
-        table = self.query_one("#drill", DataTable)
-        for key, width in (
-            ("col.id", 7),
-            ("col.drawn_on", 10),
-            ("col.enterprise", 20),
-            ("col.amount_yuan", 16),
-            ("col.key_area", 4),
-        ):
-            table.add_column(t(key), width=width)
-        table.add_column("", width=30)
+        table = self.query_one("#drill", FigureTable)
+        table.set_columns(
+            [
+                FigureColumn(t("col.id"), "text"),
+                FigureColumn(t("col.drawn_on"), "text"),
+                FigureColumn(t("col.enterprise"), "name", minimum=6),
+                FigureColumn(t("col.amount_yuan"), "money"),
+                FigureColumn(t("col.key_area"), "text"),
+                FigureColumn(t("rules.why"), "name", minimum=8),
+            ]
+        )
         table.focus()
         self.load()
 
@@ -284,20 +334,38 @@ class DrilldownScreen(LedgerModal):
 
     @on(DataTable.RowSelected, "#drill")
     def _open(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value == TOTAL_KEY:
+            return
         drawdown_id = int(str(event.row_key.value))
         self.dismiss(None)
         self.app.open_drawdown(drawdown_id)
 
     @on(DrillReady)
     def _ready(self, message: DrillReady) -> None:
-        table = self.query_one("#drill", DataTable)
-        for row in message.rows:
-            table.add_row(
+        lines: list[tuple[str | None, list[Any]]] = [
+            (
                 str(row["id"]),
-                iso(row["drawn_on"]),
-                row["enterprise_name"],
-                Text(yuan(row["amount_fen"]), justify="right"),
-                t("common.yes") if row["key_area"] else t("common.no"),
-                row.get("explanation") or "",
-                key=str(row["id"]),
+                [
+                    Text(str(row["id"]), justify="right"),
+                    iso(row["drawn_on"]),
+                    row["enterprise_name"],
+                    yuan(row["amount_fen"]),
+                    t("common.yes") if row["key_area"] else t("common.no"),
+                    row.get("explanation") or "",
+                ],
             )
+            for row in message.rows
+        ]
+        total: list[Any] | None = None
+        if self.totals is not None:
+            key_fen, total_fen, n = self.totals
+            shown = f"{len(lines):,}" + (f"/{n:,}" if n is not None else "")
+            total = [
+                t("dash.total"),
+                shown,
+                "",
+                yuan(total_fen),
+                "",
+                f"{t('rules.key_area_part')} {yuan(key_fen)}",
+            ]
+        self.query_one("#drill", FigureTable).set_rows(lines, total)

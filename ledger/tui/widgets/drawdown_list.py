@@ -54,14 +54,34 @@ LINE_WIDTH = sum(c.width + 1 for c in COLUMNS)
 GROWS = (("col.enterprise", 22), ("col.institution", 12), ("col.tool", 8))
 
 
-def fit_columns(width: int) -> tuple[Column, ...]:
-    """COLUMNS widened for a terminal `width` cells wide, so names are not cut where there is space."""
-    spare = max(0, width - LINE_WIDTH)
+# On a narrow terminal the names give way first, down to these widths, so the amount stays whole on screen.
+SHRINKS = (("col.enterprise", 6), ("col.institution", 4), ("col.tool", 4))
+AMOUNT = "col.amount_yuan"
+
+
+def fit_columns(width: int, money: int = 0) -> tuple[Column, ...]:
+    """COLUMNS fitted to a terminal `width` cells wide: the amount column as wide as the widest figure it can show
+    (`money`: the cells of the filter's 合计, which no single amount exceeds), names widened where there is space
+    and shortened with "…" where there is not, so the amount column is never cut."""
+    base = tuple(Column(c.key, max(c.width, money) if c.key == AMOUNT else c.width, c.right) for c in COLUMNS)
+    spare = width - sum(c.width + 1 for c in base)
     extra: dict[str, int] = {}
-    for key, most in GROWS:
-        extra[key] = min(spare, most)
-        spare -= extra[key]
-    return tuple(Column(c.key, c.width + extra.get(c.key, 0), c.right) for c in COLUMNS)
+    if spare >= 0:
+        for key, most in GROWS:
+            extra[key] = min(spare, most)
+            spare -= extra[key]
+    else:
+        # Everything up to and including the status must fit; the columns after it may scroll sideways.
+        through = [c.key for c in base].index("col.status") + 1
+        over = sum(c.width + 1 for c in base[:through]) - width
+        widths = {c.key: c.width for c in base}
+        for key, least in SHRINKS:
+            if over <= 0:
+                break
+            give = min(over, widths[key] - least)
+            extra[key] = -give
+            over -= give
+    return tuple(Column(c.key, c.width + extra.get(c.key, 0), c.right) for c in base)
 
 
 def _fit(text: str, column: Column) -> str:
@@ -85,11 +105,35 @@ def _cell(text: str, column: Column) -> Text:
     return cell + Text(" ")
 
 
-def header_text(columns: tuple[Column, ...] = COLUMNS) -> Text:
+def header_text(columns: tuple[Column, ...] = COLUMNS, offset: int = 0) -> Text:
+    """The column titles over the rows, starting `offset` cells in (the rows' sideways scroll)."""
     line = Text()
     for column in columns:
         line += _cell(t(column.key), column)
-    return line
+    return crop_left(line, offset) if offset else line
+
+
+def crop_left(text: Text, cells: int) -> Text:
+    """`text` without its first `cells` cells (a wide character cut in half becomes a space)."""
+    taken = 0
+    for index, char in enumerate(text.plain):
+        if taken >= cells:
+            return text[index:]
+        width = cell_len(char)
+        if taken + width > cells:
+            return Text(" ") + text[index + 1 :]
+        taken += width
+    return Text()
+
+
+def total_text(columns: tuple[Column, ...], label: str, amount: str) -> Text:
+    """The 合计 line under the list: the label across the columns before the amount, the sum in the amount column."""
+    before = 0
+    for column in columns:
+        if column.key == AMOUNT:
+            return Text(_fit(label, Column("", before - 1)) + _fit(amount, column), style="bold")
+        before += column.width + 1
+    return Text(f"{label} {amount}", style="bold")
 
 
 def row_cells(row: DrawdownRow, tool_names: dict[str, str]) -> list[str]:
@@ -151,6 +195,13 @@ class DrawdownList(ScrollView, can_focus=True):
             super().__init__()
             self.columns = columns
 
+    class ScrolledSideways(Message):
+        """The rows moved left or right: the header above them moves with them."""
+
+        def __init__(self, offset: int) -> None:
+            super().__init__()
+            self.offset = offset
+
     class Selected(Message):
         def __init__(self, row: DrawdownRow) -> None:
             super().__init__()
@@ -166,6 +217,7 @@ class DrawdownList(ScrollView, can_focus=True):
         self._pending: set[int] = set()
         self._strips: dict[int, Strip] = {}
         self.columns = COLUMNS  # rendered rows of this generation (rows never change within one)
+        self.money_width = 0  # cells of the widest figure the amount column must show (the filter's 合计)
 
     # -- data --------------------------------------------------------------------------------------------------
     def reset(self, total: int, exact: bool, cursor: int = 0) -> int:
@@ -271,6 +323,11 @@ class DrawdownList(ScrollView, can_focus=True):
         super().notify_style_update()
         self._strips.clear()
 
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.post_message(self.ScrolledSideways(round(new_value)))
+
     # -- cursor ------------------------------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
         self._scroll_cursor_into_view()
@@ -284,9 +341,9 @@ class DrawdownList(ScrollView, can_focus=True):
         height = max(self.scrollable_content_region.height, 1)
         top = int(self.scroll_offset.y)
         if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=animate)
+            self.scroll_to(y=self.cursor, animate=animate, immediate=True)
         elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=animate)
+            self.scroll_to(y=self.cursor - height + 1, animate=animate, immediate=True)
 
     def _move(self, index: int) -> None:
         if self.total:
@@ -296,9 +353,20 @@ class DrawdownList(ScrollView, can_focus=True):
         self._move(self.cursor + delta)
 
     def action_page(self, direction: int) -> None:
+        """One screenful up or down: the rows and the cursor move together, so the cursor stays where it was on
+        the screen (and always on it)."""
+        if not self.total:
+            return
         height = max(self.scrollable_content_region.height, 1)
-        self._move(self.cursor + direction * height)
-        self.scroll_to(y=int(self.scroll_offset.y) + direction * height, animate=False)
+        top = int(self.scroll_offset.y)
+        last_top = max(self.total - height, 0)
+        new_top = min(max(top + direction * height, 0), last_top)
+        row_on_screen = min(max(self.cursor - top, 0), height - 1)
+        cursor = min(max(new_top + row_on_screen, 0), self.total - 1)
+        if new_top == top:  # at either end: the cursor goes to the first or last row
+            cursor = 0 if direction < 0 else self.total - 1
+        self.scroll_to(y=new_top, animate=False, immediate=True)
+        self.cursor = cursor
 
     def action_jump(self, where: int) -> None:
         self._move(self.total - 1 if where < 0 else where)
@@ -313,9 +381,15 @@ class DrawdownList(ScrollView, can_focus=True):
         if isinstance(offset, int):
             self._move(int(self.scroll_offset.y) + offset)
 
+    def set_money_width(self, cells: int) -> None:
+        """The widest amount in this result set (its 合计) changed: refit the columns."""
+        if cells != self.money_width:
+            self.money_width = cells
+            self.on_resize()
+
     def on_resize(self) -> None:
         # Leave room for the vertical scrollbar, which appears once the row count is known.
-        columns = fit_columns(self.size.width - self.styles.scrollbar_size_vertical)
+        columns = fit_columns(self.size.width - self.styles.scrollbar_size_vertical, self.money_width)
         if columns != self.columns:
             self.columns = columns
             self._strips.clear()
