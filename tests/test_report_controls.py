@@ -32,7 +32,7 @@ def test_exceptions_page_lists_the_month(ledger: Ledger, tmp_path: Path):
     b = add_borrower(ledger, 2, industry="F5123")
     ok = ledger.book(relending(a, drawn_on="2023-03-01", maturity_on="2024-03-01", amount="1000000.00")).id
     off = ledger.book(
-        relending(b, drawn_on="2023-03-02", maturity_on="2024-03-02", amount="300000.00", cb_rate="2.00")
+        relending(b, drawn_on="2023-03-02", maturity_on="2024-03-02", amount="300000.00", cb_rate="2.10")
     ).id
     wrong = ledger.book(relending(b, drawn_on="2023-03-03", maturity_on="2024-03-03", amount="200000.00")).id
     ledger.reverse(wrong, "金额录错", date(2023, 3, 9))
@@ -42,7 +42,7 @@ def test_exceptions_page_lists_the_month(ledger: Ledger, tmp_path: Path):
     rates = _section(body, "（二）央行利率与利率表不符", "（三）")
     assert "（二）央行利率与利率表不符：1 笔，30.00 万元" in rates[0]
     assert str(off) in rates and str(ok) not in rates
-    assert any("2.00% / 1.75%" in line for line in rates)
+    assert any("2.10% / 2.00%" in line for line in rates)
     reversals = _section(body, "（五）本月生效的冲正", "（六）")
     assert "1 笔，20.00 万元" in reversals[0] and str(wrong) in reversals
     assert any("2023-03-09；金额录错" in line for line in reversals)

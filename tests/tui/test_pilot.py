@@ -62,9 +62,9 @@ async def test_book_a_drawdown_through_the_form(ledger: Ledger) -> None:
         await _type(pilot, "#f-lend_rate", "3.45")
         await settle(pilot)
         assert _text(app, "#msg-maturity_on") == ""
-        # The rate came from the rate table for 2023-06-15 (special tools: 1.75 %).
+        # The rate came from the rate table for 2023-06-15 at the loan's own 12-month term.
         assert screen.query_one("#f-cb_rate", Input).value == str(
-            ledger.tool("京民融").rate_table.rate_on(TODAY)
+            ledger.tool("京民融").rate_table.rate_on(TODAY, 12)
         )
         preview = _text(app, "#form-preview")
         assert "1,250,000.50" in preview and "重点领域:是" in preview  # C3911 is manufacturing
@@ -344,7 +344,7 @@ async def test_rules_screen_offers_period_measure_and_office(ledger: Ledger) -> 
         await settle(pilot)
         status = _text(app, "#rules-status")
         assert "2023-01-01~2023-03-31" in status and "150.00" in status  # March's two, not April's
-        assert app.screen.query_one("#share-month", DataTable).row_count == 3
+        assert app.screen.query_one("#share-month", DataTable).row_count == 4  # three months and the 合计 row
         app.screen.query_one("#rules-measure", Select).value = "private_small"
         await settle(pilot)
         assert "民营、小微企业" in _text(app, "#rules-status")
@@ -352,7 +352,7 @@ async def test_rules_screen_offers_period_measure_and_office(ledger: Ledger) -> 
         await pilot.press("enter")
         await settle(pilot)
         status = _text(app, "#rules-status")
-        assert "中关村中心支行" in status and app.screen.query_one("#share-tool", DataTable).row_count == 0
+        assert "中关村中心支行" in status and app.screen.query_one("#share-tool", DataTable).row_count == 1  # the 合计 row alone
 
 
 @drive
