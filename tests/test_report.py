@@ -194,7 +194,10 @@ def test_tool_report_figures_equal_the_ledger_to_the_fen(
     assert _row(body, "本工具重点领域发放（元）")[0] == money(share.key_area_fen)
     assert _row(body, "本工具重点领域占比（仅供参考）")[0] == display_percent(share.share)
     # The rule is the branch's: its figure leads the section (here JMR is the only tool with drawings).
-    assert f"全辖年初至月末重点领域占比 {display_percent(share.share)}（要求 ≥ 50.00%），达标" in body.replace("\n", "")
+    assert (
+        f"全辖年初至月末重点领域占比 {display_percent(share.share)}（要求 ≥ 50.00%），达标"
+        in body.replace("\n", "")
+    )
     # By reason: borrower 1's status (d1 and d5), borrower 2's industry (C3911 is high-tech manufacturing).
     reasons = body[body.index("重点领域发放按认定原因") :].splitlines()
     at = reasons.index("资质")

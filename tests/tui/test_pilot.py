@@ -352,7 +352,9 @@ async def test_rules_screen_offers_period_measure_and_office(ledger: Ledger) -> 
         await pilot.press("enter")
         await settle(pilot)
         status = _text(app, "#rules-status")
-        assert "中关村中心支行" in status and app.screen.query_one("#share-tool", DataTable).row_count == 1  # the 合计 row alone
+        assert (
+            "中关村中心支行" in status and app.screen.query_one("#share-tool", DataTable).row_count == 1
+        )  # the 合计 row alone
 
 
 @drive
