@@ -28,7 +28,7 @@ def _message(app: LedgerApp, name: str) -> str:
 async def test_rate_and_maturity_follow_tool_date_and_term(ledger: Ledger) -> None:
     tool = ledger.tool("京民融")
     before, after = date(2026, 1, 5), date(2026, 12, 5)
-    term = tool.max_term_months  # the rate follows the drawdown's own term (the maturity defaults to it)
+    term = tool.max_term_months or 0  # the rate follows the drawdown's own term (the maturity defaults to it)
     rate_before, rate_after = tool.rate_table.rate_on(before, term), tool.rate_table.rate_on(after, term)
     assert rate_before != rate_after and tool.max_term_months
     app = LedgerApp(ledger, today=TODAY, start="new")
