@@ -19,14 +19,9 @@ still made but the console refuses to run until a superuser has run `ledger init
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
 
-from ledger.services.staff_roles import ALL_GROUPS
-
-log = logging.getLogger(__name__)
+from ledger.services.staff_roles import ALL_GROUPS, apply_role_statements
 
 CONSOLE_ROLE = "ledger_console"
 
@@ -62,21 +57,13 @@ def ensure_console_role(conn: Connection) -> str:
         "DO $$ BEGIN EXECUTE format('GRANT EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) TO %I', "
         "current_user); END $$",
     ]
-    for _attempt in range(3):
-        savepoint = conn.begin_nested()
-        try:
-            for statement in statements:
-                conn.execute(text(statement))
-            savepoint.commit()
-            break
-        except DBAPIError as exc:
-            savepoint.rollback()
-            message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            if "already exists" in message or "duplicate key" in message or "concurrently" in message:
-                continue
-            note = f"只读控制台角色未建立 (console role {CONSOLE_ROLE} not set up: {message})"
-            log.warning(note)
-            return note
+    note = apply_role_statements(
+        conn,
+        statements,
+        lambda message: f"只读控制台角色未建立 (console role {CONSOLE_ROLE} not set up: {message})",
+    )
+    if note:
+        return note
     locked_down = conn.execute(
         text("SELECT NOT has_function_privilege(:r, 'pg_catalog.set_config(text,text,boolean)', 'EXECUTE')"),
         {"r": CONSOLE_ROLE},

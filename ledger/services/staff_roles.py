@@ -21,6 +21,7 @@ If the role running `ledger init` may not create roles, init still succeeds and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
@@ -107,6 +108,15 @@ def ensure_roles(conn: Connection) -> str:
         "REVOKE ALL ON FUNCTION ledger_provision_login(text, text) FROM PUBLIC",
         "GRANT EXECUTE ON FUNCTION ledger_provision_login(text, text) TO ledger_admin",
     ]
+    return apply_role_statements(
+        conn, statements, lambda message: f"数据库角色未全部创建 (ledger group roles not set up: {message})"
+    )
+
+
+def apply_role_statements(conn: Connection, statements: list[str], describe: Callable[[str], str]) -> str:
+    """Runs role and grant statements in a savepoint, retried when another database on the same server created a
+    role at the same moment (roles are server-wide). Returns "" or a note (`describe` of the server's message) of
+    what the role running init could not do; the caller's transaction carries on either way."""
     for _attempt in range(3):
         savepoint = conn.begin_nested()
         try:
@@ -118,11 +128,11 @@ def ensure_roles(conn: Connection) -> str:
             savepoint.rollback()
             message = _first_line(exc)
             if "already exists" in message or "duplicate key" in message or "concurrently" in message:
-                continue  # another database on the same server created a role at the same moment: retry
-            note = f"数据库角色未全部创建 (ledger group roles not set up: {message})"
+                continue
+            note = describe(message)
             log.warning(note)
             return note
-    return "数据库角色未创建 (gave up after 3 attempts)"
+    return describe("gave up after 3 attempts")
 
 
 def provision_login(conn: Connection, login: str, role: str | None) -> None:
